@@ -87,7 +87,7 @@ def print_text(file: str, check: HistoryCheck, command: str, html: str | None) -
     )
     for f in check.findings:
         shown = ", ".join(str(i) for i in f.events[:12]) + (" ..." if len(f.events) > 12 else "")
-        print(f"  {f.kind}{' ' + f.item if f.item else ''}: {f.message} (events {shown})")
+        print(f"  {f.kind}: {f.message} (events {shown})")
     if lin is not None:
         for p in lin.partitions:
             if p.valid is True:
