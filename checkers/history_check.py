@@ -87,7 +87,10 @@ def check_history(
             remaining = None if time_limit is None else max(0.0, time_limit - (time.monotonic() - started))
             lin = check_stock_linearizability(ops, init_value, remaining)
     elif linearizability:
-        lin = check_linearizability(ops, model, time_limit)
+        try:
+            lin = check_linearizability(ops, model, time_limit)
+        except ValueError as e:  # an op the model cannot take (e.g. cas under register)
+            raise CheckSetupError(f"{e} (model {model_name})") from e
     verdicts: list[Verdict] = [not findings]
     if lin is not None:
         verdicts.append(lin.valid)

@@ -39,6 +39,12 @@ class Model:
         """
         return [("", ops)]
 
+    def step_key(self, op: Operation) -> Hashable | None:
+        """Ops with equal keys have the same effect from every state (e.g. two timed-out buys of
+        the same qty with different order ids): the search tries only one of them at a time.
+        None: the op is compared by (f, input)."""
+        return None
+
     def describe_operation(self, op: Operation) -> str:
         out = "?" if op.unknown else repr(op.output)
         return f"{op.f}({op.input!r}) -> {out}"

@@ -15,7 +15,7 @@ from checkers.formats import load_history
 from checkers.history import HistoryError
 from checkers.history_check import CheckSetupError, HistoryCheck, check_history
 from checkers.result import UNKNOWN, Verdict, combine, to_json
-from harness.cli import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UsageError
+from harness.exit_codes import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID, UsageError
 
 
 def add_check_arguments(p: argparse.ArgumentParser) -> None:

@@ -7,14 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-EXIT_VALID = 0
-EXIT_INVALID = 1
-EXIT_UNKNOWN = 2
-EXIT_BAD_INPUT = 254
-
-
-class UsageError(Exception):
-    """Bad command-line usage; reported as one line and exit 254."""
+from harness.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("oversell: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
