@@ -4,14 +4,12 @@ Each strategy runs as 3 instances sharing one store, like in an audit. The proto
 for every strategy; the flash-sale test shows which strategies oversell with nothing but
 concurrency (pg-read-then-write) and which do not (all others, as long as nothing pauses).
 
-Redis and Postgres are started here, once for the module, by a fixture kept in this file so it
-can be swapped for harness/stack's LocalStack.
+Redis and Postgres are started once for the module by the project's stack code (LocalStack).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -28,9 +26,11 @@ from typing import Any
 import aiohttp
 import psycopg
 import pytest
-import redis
 
 from checkers.history import OK
+from harness.stack.binaries import StackBinaries
+from harness.stack.errors import StackError
+from harness.stack.local_stack import LocalStack
 from tests.paths import ROOT
 from workloads.candidate_client import CandidateClient, Outcome
 
@@ -60,81 +60,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    return found[-1].parent if found else None
-
-
-def redis_server() -> str | None:
-    return shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
-    )
-
-
 @dataclass(frozen=True)
 class Backends:
-    redis_port: int
-    postgres_port: int
+    redis_base: str  # redis://127.0.0.1:PORT
+    postgres_base: str  # postgresql://USER@127.0.0.1:PORT
 
     def redis_url(self, db: int) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/{db}"
+        return f"{self.redis_base}/{db}"
 
     def postgres_dsn(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.postgres_port}/{database}"
+        return f"{self.postgres_base}/{database}"
 
 
 @pytest.fixture(scope="module")
 def backends() -> Iterator[Backends]:
-    """A throwaway Redis (no persistence) and Postgres cluster; Postgres runs as `postgres` under root."""
-    pg_bin, redis_bin = postgres_bin(), redis_server()
-    if pg_bin is None or redis_bin is None:
-        pytest.skip("redis-server or Postgres binaries missing: run ./setup.sh")
-    workdir = Path(tempfile.mkdtemp(prefix="oversell-candidates-"))
-    data, log = workdir / "pgdata", workdir / "postgres.log"
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        shutil.chown(workdir, "postgres", "postgres")
-    pg_port, redis_port = free_port(), free_port()
-    pg_options = f"-h 127.0.0.1 -p {pg_port} -k {workdir} -c fsync=off -c max_connections=200"
-    redis_proc = subprocess.Popen(
-        [redis_bin, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """Redis and Postgres from the project's own stack code (LocalStack with no instances)."""
+    binaries = StackBinaries.discover()
     try:
-        initdb = [str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"]
-        subprocess.run([*as_postgres, *initdb], check=True, capture_output=True, timeout=60)
-        subprocess.run(
-            [*as_postgres, str(pg_bin / "pg_ctl"), "start", "-w", "-t", "30", "-D", str(data), "-l", str(log)]
-            + ["-o", pg_options],
-            check=True,
-            capture_output=True,
-            timeout=40,
-        )
-        redis_client = redis.Redis(port=redis_port, socket_connect_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis_client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        redis_client.close()
-        yield Backends(redis_port, pg_port)
+        binaries.check()
+    except StackError as e:
+        pytest.skip(f"stack binaries missing ({e}): run ./setup.sh")
+    workdir = Path(tempfile.mkdtemp(prefix="oversell-candidates-"))
+    stack = LocalStack(workdir / "run", instances=0, runs_root=workdir, handle_sigterm=False)
+    try:
+        asyncio.run(stack.start())
+        yield Backends(stack.redis_url.rsplit("/", 1)[0], stack.postgres_dsn.rsplit("/", 1)[0])
     finally:
-        subprocess.run(
-            [*as_postgres, str(pg_bin / "pg_ctl"), "stop", "-m", "immediate", "-D", str(data)],
-            capture_output=True,
-            timeout=30,
-        )
-        redis_proc.terminate()
-        try:
-            redis_proc.wait(10)
-        except subprocess.TimeoutExpired:
-            redis_proc.kill()
-            redis_proc.wait()
+        asyncio.run(stack.stop())
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -152,7 +104,7 @@ class Service:
 def launch(strategy: str, backends: Backends, logdir: Path) -> Service:
     """INSTANCES instances of one strategy on its own database and Redis db; does not wait."""
     database = strategy.replace("-", "_")
-    with psycopg.connect(backends.postgres_dsn("postgres"), autocommit=True) as admin:
+    with psycopg.connect(backends.postgres_dsn("oversell"), autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {database}")
         admin.execute(f"CREATE DATABASE {database}")
     service = Service(strategy, [], [], [])
