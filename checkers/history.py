@@ -7,8 +7,9 @@ reports points back to event indices, so a finding can be traced to the exact li
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 INVOKE = "invoke"
@@ -79,11 +80,15 @@ class Operation:
     invoke_index: int
     complete_index: int | None = None
     node: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] | None = None  # e.g. {"error": ...}; None for most ops (1M dicts cost)
 
     @property
     def unknown(self) -> bool:
         return self.status == INFO
+
+    @property
+    def error(self) -> str | None:
+        return None if self.meta is None else self.meta.get("error")
 
 
 def pair_operations(events: Iterable[Event], file: str = "<history>") -> list[Operation]:
@@ -92,6 +97,16 @@ def pair_operations(events: Iterable[Event], file: str = "<history>") -> list[Op
     An invocation never completed becomes an unknown (`info`) operation. A completion without an
     invocation, or a second invocation on a busy process, is malformed input.
     """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of small objects, no cycles: the collector only costs time here
+    try:
+        return _pair(events, file)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _pair(events: Iterable[Event], file: str) -> list[Operation]:
     ops: list[Operation] = []
     open_by_process: dict[int | str, Operation] = {}
     for ev in events:
@@ -106,18 +121,7 @@ def pair_operations(events: Iterable[Event], file: str = "<history>") -> list[Op
                     f"process {ev.process} invoked again while its op at index "
                     f"{prev.invoke_index} is still open",
                 )
-            op = Operation(
-                id=len(ops),
-                process=ev.process,
-                f=ev.f,
-                input=ev.value,
-                output=None,
-                status=INFO,
-                call=ev.time,
-                ret=None,
-                invoke_index=ev.index,
-                node=ev.node,
-            )
+            op = Operation(len(ops), ev.process, ev.f, ev.value, None, INFO, ev.time, None, ev.index, None, ev.node)
             ops.append(op)
             open_by_process[ev.process] = op
         else:
@@ -132,7 +136,7 @@ def pair_operations(events: Iterable[Event], file: str = "<history>") -> list[Op
                 )
             op.complete_index = ev.index
             if ev.error is not None:
-                op.meta["error"] = ev.error
+                op.meta = {"error": ev.error}
             if ev.type == INFO:
                 op.status = INFO
                 op.ret = None

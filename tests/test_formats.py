@@ -218,7 +218,7 @@ def test_porcupine_etcd_semantics(tmp_path):
     assert by_process[2].status == FAIL and by_process[2].input == [3, 4], "a failed cas did not happen"
     assert by_process[3].status == INFO, "a failed read has an unknown outcome"
     assert by_process[4].status == INFO and by_process[4].input == [3, 1]
-    assert by_process[4].meta["error"] == "timed-out"
+    assert by_process[4].error == "timed-out"
     assert [e.line for e in loaded.events] == list(range(1, 11))
 
 

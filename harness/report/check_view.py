@@ -228,7 +228,7 @@ def view_data(
             end = time_of.get(op.complete_index) if op.complete_index is not None else None
         else:
             end = op.ret if op.ret is not None else op.call
-        error = op.meta.get("error")
+        error = op.error
         columns["id"].append(op.id)
         columns["lane"].append(lane_of[op.process])
         columns["call"].append(op.call)
