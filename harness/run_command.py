@@ -22,16 +22,14 @@ from checkers.history import HistoryError
 from checkers.history_check import HistoryCheck, check_history
 from checkers.result import to_json
 from harness.check_command import exit_code, verdict_word
-from harness.cli import EXIT_BAD_INPUT, UsageError
-from harness.nemesis.schedule import FAULTS, NemesisConfig, build_schedule
+from harness.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_RUN_ERROR, UsageError
+from harness.nemesis.schedule import FAULTS, TARGET_CHOICES, NemesisConfig, build_schedule
 from harness.run_spec import STRATEGIES, CandidateSpec, RunSpec
 from harness.runner import AuditRun, RunError, RunRecord, write_json
 from harness.stack.errors import StackError, StackTerminated
 from harness.stack.local_stack import DEFAULT_RUNS_ROOT
 from workloads.flash_sale import FlashSaleConfig
 
-EXIT_RUN_ERROR = 255
-EXIT_INTERRUPTED = 130
 FINDING_KINDS = (
     "oversold", "negative-read", "stale-read", "phantom-read", "lost-order",
     "phantom-order", "duplicate-order", "stock-leak", "stock-created",
@@ -56,9 +54,15 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--op-timeout", type=float, default=w.op_timeout_s, metavar="S", help="client timeout per op")
     p.add_argument("--fault-s", type=float, default=n.fault_s, help="mean length of a fault window")
     p.add_argument("--heal-s", type=float, default=n.heal_s, help="mean healed gap between fault windows")
-    p.add_argument("--pause-targets", choices=("instances", "redis", "both"), default=n.pause_targets)
-    p.add_argument("--kill-targets", choices=("instances", "redis", "both"), default=n.kill_targets)
+    p.add_argument("--pause-s", type=float, default=n.pause_s, help="mean length of a pause window")
+    p.add_argument("--pause-targets", choices=TARGET_CHOICES, default=n.pause_targets,
+                   help="instances: a random subset (never all); one: one instance; redis; both: redis or a subset")  # fmt: skip
+    p.add_argument("--kill-targets", choices=TARGET_CHOICES, default=n.kill_targets)
+    p.add_argument("--fault-timing", choices=("rush", "random"), default=n.timing,
+                   help="rush: fault windows start in the buying rush after a restock round; random: anywhere")  # fmt: skip
     p.add_argument("--quiesce", type=float, default=2.0, metavar="S")
+    p.add_argument("--drain", type=float, default=10.0, metavar="S",
+                   help="fault-free sell-out after healing, at most S seconds (0: none)")  # fmt: skip
     p.add_argument("--check-time-limit", type=float, default=120.0, metavar="S")
     p.add_argument("--redis-persistence", action="store_true", help="Redis AOF on (default: no persistence)")
     p.add_argument("--knob", action="append", default=[], metavar="KEY=VALUE",
@@ -109,12 +113,12 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         op_timeout_s=args.op_timeout,
     )  # fmt: skip
     nemesis = NemesisConfig(
-        faults=faults, fault_s=args.fault_s, heal_s=args.heal_s,
-        pause_targets=args.pause_targets, kill_targets=args.kill_targets,
+        faults=faults, fault_s=args.fault_s, pause_s=args.pause_s, heal_s=args.heal_s,
+        pause_targets=args.pause_targets, kill_targets=args.kill_targets, timing=args.fault_timing,
     )  # fmt: skip
     return RunSpec(
         candidate=candidate, workload=workload, nemesis=nemesis, seed=args.seed, instances=args.instances,
-        chaos_s=args.time_limit, quiesce_s=args.quiesce, check_time_limit_s=args.check_time_limit,
+        chaos_s=args.time_limit, quiesce_s=args.quiesce, drain_s=args.drain, check_time_limit_s=args.check_time_limit,
         redis_persistence=args.redis_persistence,
     )  # fmt: skip
 

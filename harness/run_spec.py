@@ -60,6 +60,7 @@ class RunSpec:
     backend: str = "local"
     chaos_s: float = 20.0  # --time-limit: length of the chaos window
     quiesce_s: float = 2.0
+    drain_s: float = 10.0  # fault-free sell-out after healing (0: none)
     setup_timeout_s: float = 60.0
     check_time_limit_s: float = 120.0
     redis_persistence: bool = False
@@ -106,10 +107,13 @@ class RunSpec:
             ("--restock-qty", w.restock_qty, dw.restock_qty),
             ("--op-timeout", w.op_timeout_s, dw.op_timeout_s),
             ("--fault-s", n.fault_s, dn.fault_s),
+            ("--pause-s", n.pause_s, dn.pause_s),
             ("--heal-s", n.heal_s, dn.heal_s),
             ("--pause-targets", n.pause_targets, dn.pause_targets),
             ("--kill-targets", n.kill_targets, dn.kill_targets),
+            ("--fault-timing", n.timing, dn.timing),
             ("--quiesce", self.quiesce_s, defaults.quiesce_s),
+            ("--drain", self.drain_s, defaults.drain_s),
             ("--check-time-limit", self.check_time_limit_s, defaults.check_time_limit_s),
         ]
         for flag, value, default in optional:

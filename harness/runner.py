@@ -70,13 +70,21 @@ class AuditRun:
         self.record = RunRecord(schedule=schedule)
         self.workload = FlashSaleWorkload(spec.workload, spec.seed)
         w = spec.workload
-        # workers: buyers, then readers, then one restocker; final reads use fresh ids after them
-        self.n_workers = w.concurrency + w.readers + 1
+        # workers: buyers, then readers, then one restocker per item (a round's restocks are
+        # concurrent); the final reads use buyer 0's slot under a fresh id
+        self.first_restocker = w.concurrency + w.readers
+        self.n_workers = self.first_restocker + w.items
         self.pids = ProcessIds(self.n_workers)
         self.recorder = HistoryRecorder(run_dir / "history.jsonl")
         self.progress = Progress(self.recorder, out=out)
         self.stop_event = asyncio.Event()
+        self.restocked = asyncio.Condition()
         self.nemesis: NemesisRunner | None = None
+
+    async def next_rush(self) -> None:
+        """Wait until the next restock is acknowledged: that item's buying rush starts now."""
+        async with self.restocked:
+            await self.restocked.wait()
 
     async def _op(
         self, worker: int, f: str, value: dict[str, Any], node: str, call: Callable[[], Awaitable[Outcome]]
@@ -92,12 +100,14 @@ class AuditRun:
         return outcome
 
     async def _buyer(self, worker: int, client: CandidateClient, instances: list[Any]) -> None:
+        """Buy in a loop through one instance, as a Jepsen worker is bound to its node: when that
+        instance stalls, its buyers wait for it while the others keep selling."""
         rng = worker_rng(self.spec.seed, worker)
         think = self.spec.workload.think_ms / 1000
+        inst = instances[worker % len(instances)]
         for n in itertools.count():
             if self.stop_event.is_set():
                 return
-            inst = instances[rng.randrange(len(instances))]
             value = self.workload.buy(rng, worker, n)
             url = inst.base_url
             await self._op(worker, "buy", value, inst.name,
@@ -114,21 +124,41 @@ class AuditRun:
             await self._op(worker, "read", value, inst.name, lambda u=url, v=value: client.read(u, v["item"]))
             await asyncio.sleep(rng.uniform(0, 2 * think))
 
-    async def _restocker(self, worker: int, client: CandidateClient, instances: list[Any]) -> None:
+    def _serving(self, instances: list[Any]) -> list[Any]:
+        """Instances no active fault touches, for back-office restocks (all of them if none).
+
+        A restock lost in a paused or cut-off instance is an unknown op: it would widen every
+        supply bound of the checker by its quantity, and it would delay the rush it should start.
+        A back office restocks through a healthy node, as a load balancer's health check would
+        route it; the restock is still recorded like any op, and buyers go everywhere.
+        """
+        faulted = self.nemesis.faulted_nodes() if self.nemesis is not None else set()
+        return [i for i in instances if i.name not in faulted] or instances
+
+    async def _restocker(self, worker: int, item: str, client: CandidateClient, instances: list[Any]) -> None:
+        """Restock one item on a fixed cadence; every item's restocker ticks at the same instants,
+        so a round's rushes overlap, and a slow restock of one item delays no other item."""
         rng = worker_rng(self.spec.seed, worker)
         every = self.spec.workload.restock_every_s
         if every <= 0:
             return
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        tick = 1
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop_event.wait(), timeout=every)
+                await asyncio.wait_for(self.stop_event.wait(), timeout=max(0.0, started + tick * every - loop.time()))
             if self.stop_event.is_set():
                 return
-            for value in self.workload.restock_round():
-                inst = instances[rng.randrange(len(instances))]
-                url = inst.base_url
-                await self._op(worker, "restock", value, inst.name,
-                               lambda u=url, v=value: client.restock(u, v["item"], v["qty"]))  # fmt: skip
+            serving = self._serving(instances)
+            inst = serving[rng.randrange(len(serving))]
+            value = self.workload.restock(item)
+            outcome = await self._op(worker, "restock", value, inst.name,
+                                     lambda u=inst.base_url, v=value: client.restock(u, v["item"], v["qty"]))  # fmt: skip
+            if outcome.type == OK:
+                async with self.restocked:
+                    self.restocked.notify_all()
+            tick = max(tick + 1, int((loop.time() - started) / every) + 1)  # skip ticks missed while busy
 
     async def _phase(self, name: str, coro: Awaitable[Any]) -> Any:
         started = time.monotonic()
@@ -151,10 +181,13 @@ class AuditRun:
         try:
             await self._phase("setup", stack.start())
             self.record.stack = stack.describe()
+            # pids and ports, on disk even if the run is interrupted before results.json
+            write_json(self.run_dir / "stack.json", self.record.stack)
             async with CandidateClient(timeout_s=spec.workload.op_timeout_s) as client:
                 await self._phase("reset", self._reset(client, stack))
                 await self._phase("chaos", self._chaos(client, stack))
                 await self._phase("heal", self._heal())
+                await self._phase("drain", self._drain(client, stack))
                 await self._phase("quiesce", asyncio.sleep(spec.quiesce_s))
                 await self._phase("final reads", self._final_reads(client, stack))
         except (asyncio.CancelledError, KeyboardInterrupt):
@@ -185,9 +218,13 @@ class AuditRun:
         w = spec.workload
         tasks = [asyncio.create_task(self._buyer(i, client, instances)) for i in range(w.concurrency)]
         tasks += [asyncio.create_task(self._reader(w.concurrency + i, client, instances)) for i in range(w.readers)]
-        tasks.append(asyncio.create_task(self._restocker(self.n_workers - 1, client, instances)))
+        tasks += [
+            asyncio.create_task(self._restocker(self.first_restocker + i, item, client, instances))
+            for i, item in enumerate(self.workload.items)
+        ]
         started = time.monotonic()
-        nemesis_task = asyncio.create_task(self.nemesis.run(started))
+        rush = self.next_rush if spec.nemesis.timing == "rush" and w.restock_every_s > 0 else None
+        nemesis_task = asyncio.create_task(self.nemesis.run(started, rush))
         self.progress.start(lambda: [f"{x.fault} {x.target}" for x in self.nemesis.active] if self.nemesis else [])
         try:
             await asyncio.sleep(spec.chaos_s)
@@ -204,6 +241,31 @@ class AuditRun:
             for t in done:
                 if t.exception() is not None:
                     raise t.exception()  # type: ignore[misc]
+
+    async def _drain(self, client: CandidateClient, stack: LocalStack) -> None:
+        """Fault-free sell-out, as a flash sale ends: every unit a fault created becomes an
+        oversold unit, and every unit it lost shows as a leak (persisted orders < supply)."""
+        limit = self.spec.drain_s
+        if limit <= 0:
+            return
+        deadline = time.monotonic() + limit
+        left = set(self.workload.items)
+        instances = list(stack.instances)
+
+        async def drainer(worker: int) -> None:
+            rng = worker_rng(self.spec.seed + 7919, worker)
+            for n in itertools.count(1_000_000):
+                if not left or time.monotonic() > deadline:
+                    return
+                item = rng.choice(sorted(left))
+                inst = instances[rng.randrange(len(instances))]
+                value = {"item": item, "qty": 1, "order": f"o{self.spec.seed}-w{worker}-{n}"}
+                outcome = await self._op(worker, "buy", value, inst.name,
+                                         lambda u=inst.base_url, v=value: client.buy(u, v["item"], 1, v["order"]))  # fmt: skip
+                if outcome.type == OK and outcome.value["outcome"] == "sold_out":
+                    left.discard(item)
+
+        await asyncio.gather(*(drainer(w) for w in range(min(self.spec.workload.concurrency, 10))))
 
     async def _heal(self) -> None:
         if self.nemesis is not None:

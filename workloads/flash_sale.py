@@ -56,5 +56,6 @@ class FlashSaleWorkload:
     def read(self, rng: random.Random) -> dict[str, Any]:
         return {"item": rng.choice(self.items)}
 
-    def restock_round(self) -> list[dict[str, Any]]:
-        return [{"item": item, "qty": self.config.restock_qty} for item in self.items]
+    def restock(self, item: str) -> dict[str, Any]:
+        """One item's share of a restock round (every item is restocked at each round)."""
+        return {"item": item, "qty": self.config.restock_qty}
