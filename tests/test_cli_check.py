@@ -12,7 +12,7 @@ import pytest
 from harness.cli import main
 from tests.paths import ANCHORS, ANCHORS_MISSING, EXAMPLES, ROOT
 
-EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
+EXPECTED = json.loads((EXAMPLES.parent / "expected-verdicts.json").read_text())
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,7 @@
 
 Histories are written inline with small builders (times in arbitrary integer units; an op that
 returns at t and one invoked at t are concurrent). The example files are checked against
-expected.json, and an exhaustive linearizability search (small enough here) confirms their verdicts.
+histories/expected-verdicts.json, and an exhaustive linearizability search (small enough here) confirms their verdicts.
 """
 
 from __future__ import annotations
@@ -528,7 +528,7 @@ def test_initial_stock_absent_or_malformed() -> None:
 # --- example files ------------------------------------------------------------------------------
 
 
-EXPECTED: dict[str, dict[str, Any]] = json.loads((EXAMPLES / "expected.json").read_text())
+EXPECTED: dict[str, dict[str, Any]] = json.loads((EXAMPLES.parent / "expected-verdicts.json").read_text())
 
 
 def load_events(name: str) -> list[Event]:
@@ -557,7 +557,7 @@ def load_events(name: str) -> list[Event]:
 def test_expected_json_lists_every_example_and_the_readme_describes_each() -> None:
     files = sorted(p.name for p in EXAMPLES.glob("*.jsonl"))
     assert sorted(EXPECTED) == files
-    readme = (EXAMPLES / "README.md").read_text()
+    readme = (EXAMPLES.parent / "README.md").read_text()
     for name in files:
         assert f"`{name}`" in readme, name
     covered = {k for want in EXPECTED.values() for k in want["findings"]}
