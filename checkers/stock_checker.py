@@ -95,13 +95,18 @@ def check_stock(ops: list[Operation], init: dict[str, int]) -> list[Finding]:
     """All search-free stock findings, item by item (sorted), in a fixed kind order per item.
 
     `init` is the stock per item after the reset (a missing item starts at 0). Per item:
-    - oversold: units acknowledged `sold` > initial + every ok or unknown restock.
+    - oversold, at a moment: the earliest acknowledgement at whose return t the units acknowledged
+      `sold` by t > initial + restocks invoked by t (ok or unknown); stock can never go below 0.
     - negative-read: an ok read below 0.
     - stale-read: an ok read above initial + restocks invoked by its return (ok or unknown)
       - units acknowledged `sold` before its call.
     - phantom-read: an ok read below initial + restocks acknowledged before its call - units of
       buys invoked by its return that may have sold (ok `sold` or unknown).
     With a final `orders` read (the ok one invoked last):
+    - oversold, in total: units acknowledged `sold` + units of persisted orders whose buy's outcome
+      was unknown (a persisted order is a sale; its time is unknown, so it counts only here) >
+      initial + every ok or unknown restock. Persisted ids no buy may have sold are phantom orders,
+      never counted as sales.
     - lost-order: a buy acknowledged `sold` before that read began whose id it lacks.
     - phantom-order: a persisted id that no buy invoked by the read's return may have sold.
     - duplicate-order: an id persisted more than once.
@@ -256,7 +261,11 @@ def _positions(mask: Iterable[bool]) -> list[int]:
 
 
 def _units(n: int) -> str:
-    return f"{n} unit" if n == 1 else f"{n} units"
+    return _count(n, "unit")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class _Proof:
@@ -342,45 +351,138 @@ class _ItemChecker:
         return keep
 
     def check(self) -> list[Finding]:
-        findings = self._oversold()
-        findings.extend(self._reads())
         final_orders = max(self.history.orders, key=lambda op: (op.call, _ret(op)), default=None)
-        if final_orders is not None:
-            persisted = _Persisted(final_orders)
+        persisted = None if final_orders is None else _Persisted(final_orders)
+        findings = self._oversold_at_a_moment()
+        if persisted is not None:
+            findings.extend(self._oversold_in_total(persisted))
+        findings.extend(self._reads())
+        if persisted is not None:
             findings.extend(self._orders(persisted))
             findings.extend(self._quiescence(persisted))
         return findings
 
-    def _oversold(self) -> list[Finding]:
-        """Acknowledged sold units beyond initial + every restock that may have happened (ok or unknown)."""
-        restocks = self.history.restocks
-        restocked = sum(restocks.amount)
-        limit = self.initial + restocked
+    def _oversold_at_a_moment(self) -> list[Finding]:
+        """The earliest time t at which the sales acknowledged by t exceed initial + restocks invoked by t.
+
+        Every sale acknowledged by t took effect by t; a restock invoked after t cannot have taken
+        effect before t (one invoked at t is concurrent and may have), and stock never goes below 0,
+        so no execution explains the excess. The sold total only steps up at an acknowledgement, so
+        t ranges over the acknowledgements' returns. Those returns cut into runs that see the same
+        restocks; within a run the first crossing is one bisect of the sold prefix sums, so this costs
+        O(restocks x log sales) beyond the sorted acknowledgements.
+        """
         acks = self.sold_acks
-        sold = acks.prefix[-1]
-        if sold <= limit:
+        if not acks.ops:
             return []
-        crossing = bisect_right(acks.prefix, limit) - 1  # the ack whose running total passes the limit
-        running = acks.prefix[crossing + 1]
-        crossed = acks.ops[crossing]
+        restocks = self.history.restocks
+        invoked = _Timeline(restocks, range(len(restocks.ops)), restocks.call)
+        # acks[starts[k]:starts[k + 1]] returned at or after the call of the k-th restock (by call), before the next's
+        starts = [0, *map(partial(bisect_left, acks.times), invoked.times), len(acks.ops)]
+        j = k = -1
+        worst = 0
+        for seen in range(len(starts) - 1):
+            lo, hi = starts[seen], starts[seen + 1]
+            if lo >= hi:
+                continue
+            available = self.initial + invoked.prefix[seen]
+            worst = max(worst, acks.prefix[hi] - available)
+            first = max(lo, bisect_right(acks.prefix, available) - 1)  # first ack whose running total passes
+            if j < 0 and first < hi:
+                j, k = first, seen
+        if j < 0:
+            return []
+        sold, n_sold, restocked = acks.prefix[j + 1], j + 1, invoked.prefix[k]
+        available = self.initial + restocked
+        excess = sold - available
+        crossed, at = acks.ops[j], acks.times[j]
         proof = _Proof().add(self.reset_events).add([_ack_event(crossed)])
-        proof.add(map(_ack_event, restocks.ops), total=len(restocks.ops))
-        proof.add(acks.ack_events(crossing), total=crossing)
+        proof.add(invoked.invoke_events(k), total=k)
+        proof.add(acks.ack_events(n_sold), total=n_sold)
         return [
             proof.finding(
                 OVERSOLD,
                 self.item,
-                f"{self.item}: {_units(sold)} acknowledged sold but at most {limit} were ever available "
-                f"(initial {self.initial} + restocked {restocked}); the sale acknowledged at event "
-                f"{crossed.complete_index} took the total to {running}",
+                f"{self.item}: when the sale at event {crossed.complete_index} was acknowledged, "
+                f"{_units(sold)} had been acknowledged sold ({_count(n_sold, 'sale')} returned by then), but at "
+                f"most {available} could have been available (initial {self.initial} + {restocked} restocked by "
+                f"the {_count(k, 'restock')} invoked by then, ok or unknown): oversold by {excess} at that moment"
+                + (f", by up to {worst} later" if worst > excess else ""),
+                {
+                    "sold": sold,
+                    "available": available,
+                    "initial": self.initial,
+                    "restocked": restocked,
+                    "oversold_by": excess,
+                    "max_oversold_by": worst,
+                    "crossing_event": crossed.complete_index,
+                    "crossing_time": at,
+                    "sold_at_crossing": sold,
+                    "sales": n_sold,
+                    "restocks": k,
+                },
+            )
+        ]
+
+    def _oversold_in_total(self, persisted: _Persisted) -> list[Finding]:
+        """Units acknowledged sold, plus units of persisted orders whose buy's outcome was unknown,
+        beyond initial + every restock that may have happened (ok or unknown).
+
+        A persisted order is a sale (docs/protocol.md); only one whose buy may have sold (unknown, or
+        an ok answer that is neither sold nor sold_out), invoked by the orders read's return, counts
+        here, once per order id at its smallest qty. A persisted id that no such buy explains is a
+        phantom-order finding, not a sale. Only raised when such orders exist: without them the total
+        is the last acknowledgement's moment, which `_oversold_at_a_moment` already covers.
+        """
+        history, buys = self.history, self.history.buys
+        buy_order = history.buy_order
+        final = persisted.op
+        acked = set(map(buy_order.__getitem__, self.sold_acks.positions))
+        unacked = persisted.unique - acked - {None}
+        if not unacked:
+            return []
+        may_have_sold = map(MAYBE_SOLD.__eq__, history.buy_effect)
+        invoked_in_time = map(_ret(final).__ge__, buys.call)
+        in_orders = map(unacked.__contains__, buy_order)
+        positions = _positions(map(and_, map(and_, may_have_sold, invoked_in_time), in_orders))
+        if not positions:
+            return []
+        # one buy per order id, the one with the smallest qty (later dict entries win)
+        positions.sort(key=buys.amount.__getitem__, reverse=True)
+        by_order = dict(zip(map(buy_order.__getitem__, positions), positions, strict=True))
+        counted = sorted(by_order.values(), key=buys.call.__getitem__)
+        unknown_units = sum(map(buys.amount.__getitem__, counted))
+        acked_units = self.sold_acks.prefix[-1]
+        restocks = history.restocks
+        restocked = sum(restocks.amount)
+        limit = self.initial + restocked
+        sold = acked_units + unknown_units
+        if sold <= limit:
+            return []
+        proof = _Proof().add(self.reset_events).add(_op_events(final))
+        proof.add((e for i in counted for e in _op_events(buys.ops[i])), total=None)
+        proof.add(map(_ack_event, restocks.ops), total=len(restocks.ops))
+        n_acks = len(self.sold_acks.ops)
+        proof.add(self.sold_acks.ack_events(n_acks), total=n_acks)
+        where = f"the orders read at events {final.invoke_index}-{final.complete_index}"
+        return [
+            proof.finding(
+                OVERSOLD,
+                self.item,
+                f"{self.item}: {_units(sold)} sold in all ({acked_units} acknowledged sold in {_count(n_acks, 'sale')} + "
+                f"{unknown_units} in {_count(len(counted), 'order')} persisted in {where} whose buys' outcome was unknown), "
+                f"but at most {limit} were ever available (initial {self.initial} + restocked {restocked}, every "
+                f"ok or unknown restock): oversold by {sold - limit}",
                 {
                     "sold": sold,
                     "available": limit,
                     "initial": self.initial,
                     "restocked": restocked,
                     "oversold_by": sold - limit,
-                    "crossing_event": crossed.complete_index,
-                    "sold_at_crossing": running,
+                    "acknowledged": acked_units,
+                    "persisted_unknown": unknown_units,
+                    "persisted_unknown_orders": sorted(map(str, by_order))[:20],
+                    "orders_read_event": final.complete_index,
                 },
             )
         ]

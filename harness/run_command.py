@@ -165,6 +165,7 @@ def finish(spec: RunSpec, run_dir: Path, record: RunRecord) -> int:
         "nonlinearizable_items": [] if check.lin is None else [p.key for p in check.lin.partitions if p.valid is False],
         "phases": record.phases,
         "nemesis_errors": record.nemesis_errors,
+        "unsettled": record.unsettled,
         "stack": record.stack,
         "command": spec.command(),
         "rerun": rerun,
@@ -185,6 +186,8 @@ def finish(spec: RunSpec, run_dir: Path, record: RunRecord) -> int:
         print(f"  ... {len(check.findings) - 10} more in results.json")
     if record.nemesis_errors:
         print(f"  nemesis errors: {'; '.join(record.nemesis_errors[:3])}")
+    if record.unsettled:
+        print(f"  work still in flight at the final reads (instance: count, None = no answer): {record.unsettled}")
     print(f"verdict: {verdict_word(check.valid)}")
     print(f"report: {run_dir / 'report.html'}")
     print(f"rerun: {rerun}")

@@ -29,6 +29,11 @@ from harness.stack.local_stack import LocalStack
 from workloads.candidate_client import CandidateClient, Outcome
 from workloads.flash_sale import FlashSaleWorkload, worker_rng
 
+# Longest wait for work in flight in the instances before the final reads (a sale that retries its
+# order insert gives up after 60 s by default; it lands within a second or so of the heal).
+SETTLE_LIMIT_S = 70.0
+SETTLE_POLL_S = 0.2
+
 
 class RunError(RuntimeError):
     """The run could not do what it must (e.g. the candidate refused the reset)."""
@@ -41,6 +46,7 @@ class RunRecord:
     phases: dict[str, float] = field(default_factory=dict)
     schedule: list[FaultWindow] = field(default_factory=list)
     nemesis_errors: list[str] = field(default_factory=list)
+    unsettled: dict[str, int | None] = field(default_factory=dict)  # instance -> in-flight work at the final reads
     interrupted: bool = False
     stack: dict[str, Any] = field(default_factory=dict)
 
@@ -188,7 +194,7 @@ class AuditRun:
                 await self._phase("chaos", self._chaos(client, stack))
                 await self._phase("heal", self._heal())
                 await self._phase("drain", self._drain(client, stack))
-                await self._phase("quiesce", asyncio.sleep(spec.quiesce_s))
+                await self._phase("quiesce", self._quiesce(client, stack))
                 await self._phase("final reads", self._final_reads(client, stack))
         except (asyncio.CancelledError, KeyboardInterrupt):
             self.record.interrupted = True
@@ -270,6 +276,26 @@ class AuditRun:
     async def _heal(self) -> None:
         if self.nemesis is not None:
             await self.nemesis.heal_all()
+
+    async def _quiesce(self, client: CandidateClient, stack: LocalStack) -> None:
+        """Let the system settle before the final reads: the quiesce delay, then until no instance
+        reports work in flight (/health `in_flight`: e.g. a sale that outlived its request's deadline
+        and is still recording its order). The final reads must see such work done, or they would
+        call its units leaked. Bounded: past SETTLE_LIMIT_S the reads go ahead, noted in results.json.
+        """
+        await asyncio.sleep(self.spec.quiesce_s)
+        deadline = time.monotonic() + SETTLE_LIMIT_S
+        while True:
+            counts = await asyncio.gather(*(client.in_flight(i.base_url) for i in stack.instances))
+            busy = {i.name: n for i, n in zip(stack.instances, counts, strict=True) if n != 0}
+            if not busy:
+                self.record.unsettled = {}
+                return
+            if time.monotonic() > deadline:
+                self.record.unsettled = busy
+                print(f"[oversell] still in flight after {SETTLE_LIMIT_S:g} s: {busy}", file=sys.stderr)
+                return
+            await asyncio.sleep(SETTLE_POLL_S)
 
     async def _final_reads(self, client: CandidateClient, stack: LocalStack) -> None:
         """After quiescence: a stock read and the persisted orders of every item, fresh processes."""

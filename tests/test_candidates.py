@@ -3,6 +3,8 @@
 Each strategy runs as 3 instances sharing one store, like in an audit. The protocol tests hold
 for every strategy; the flash-sale test shows which strategies oversell with nothing but
 concurrency (pg-read-then-write) and which do not (all others, as long as nothing pauses).
+The deadline tests cut a sale short with the request deadline between its two writes: redis-lua
+must finish it in the background, pg-guarded-update must roll it back whole.
 
 Redis and Postgres are started once for the module by the project's stack code (LocalStack).
 """
@@ -18,7 +20,7 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ import aiohttp
 import psycopg
 import pytest
 
-from checkers.history import OK
+from checkers.history import INFO, OK
 from harness.stack.binaries import StackBinaries
 from harness.stack.errors import StackError
 from harness.stack.local_stack import LocalStack
@@ -101,14 +103,23 @@ class Service:
         return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text().splitlines()[-20:]) for p in self.logs)
 
 
-def launch(strategy: str, backends: Backends, logdir: Path) -> Service:
-    """INSTANCES instances of one strategy on its own database and Redis db; does not wait."""
-    database = strategy.replace("-", "_")
+def launch(
+    strategy: str,
+    backends: Backends,
+    logdir: Path,
+    *,
+    instances: int = INSTANCES,
+    knobs: Sequence[str] = SERVICE_KNOBS,
+    name: str | None = None,
+    redis_db: int | None = None,
+) -> Service:
+    """Instances of one strategy on its own database (`name`) and Redis db; does not wait."""
+    database = (name or strategy).replace("-", "_")
     with psycopg.connect(backends.postgres_dsn("oversell"), autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {database}")
         admin.execute(f"CREATE DATABASE {database}")
     service = Service(strategy, [], [], [])
-    for i in range(INSTANCES):
+    for i in range(instances):
         port, log = free_port(), logdir / f"{database}-n{i + 1}.log"
         argv = [
             sys.executable,
@@ -120,8 +131,11 @@ def launch(strategy: str, backends: Backends, logdir: Path) -> Service:
             "--instance",
             f"n{i + 1}",
         ]
-        argv += ["--redis-url", backends.redis_url(STRATEGIES.index(strategy))]
-        argv += ["--postgres-dsn", backends.postgres_dsn(database), *SERVICE_KNOBS]
+        argv += [
+            "--redis-url",
+            backends.redis_url(STRATEGIES.index(strategy) if redis_db is None else redis_db),
+        ]
+        argv += ["--postgres-dsn", backends.postgres_dsn(database), *knobs]
         with log.open("wb") as out:
             service.procs.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT))
         service.urls.append(f"http://127.0.0.1:{port}")
@@ -361,3 +375,118 @@ def test_services_logged_no_traceback(service: Service) -> None:
         text = log.read_text()
         assert f"strategy {service.strategy} ready" in text
         assert "Traceback" not in text, f"{log.name}:\n{text[-3000:]}"
+
+
+# --- a request deadline firing in the middle of a sale ------------------------------------------
+
+DEADLINE_MS = 400
+DEADLINE_STRATEGIES = ["redis-lua", "pg-guarded-update"]
+
+
+@pytest.fixture(scope="module")
+def deadline_services(
+    backends: Backends, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Service]]:
+    """One instance of each strategy the issue expects safe, with a short request deadline."""
+    logdir = tmp_path_factory.mktemp("deadline")
+    services: list[Service] = []
+    try:
+        for n, strategy in enumerate(DEADLINE_STRATEGIES):
+            knobs = [*SERVICE_KNOBS, "--request-timeout-ms", str(DEADLINE_MS)]
+            name = f"{strategy}-deadline"
+            services.append(
+                launch(strategy, backends, logdir, instances=1, knobs=knobs, name=name, redis_db=8 + n)
+            )
+        for service in services:
+            wait_healthy(service)
+        yield {service.strategy: service for service in services}
+    finally:
+        for proc in (proc for service in services for proc in service.procs):
+            proc.terminate()
+            proc.wait(10)
+
+
+class Twin:
+    """Another copy of an order, inserted in a transaction left open: an insert of the same order id
+    waits on it (ON CONFLICT must know whether it commits) until it commits or rolls back."""
+
+    def __init__(self, dsn: str, order: str, item: str) -> None:
+        self.conn = psycopg.connect(dsn)
+        self.conn.execute("INSERT INTO orders (order_id, item, qty) VALUES (%s, %s, 1)", (order, item))
+
+    def commit(self) -> None:
+        self.conn.commit()
+        self.conn.close()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+        self.conn.close()
+
+
+async def settled(client: CandidateClient, url: str) -> None:
+    """Until the service has no critical section running (/health `in_flight`)."""
+    deadline = time.monotonic() + 15
+    while (n := await client.in_flight(url)) != 0:
+        assert time.monotonic() < deadline, f"still {n} in flight"
+        await asyncio.sleep(0.05)
+
+
+async def buy_past_the_deadline(client: CandidateClient, url: str, item: str, order: str) -> None:
+    outcome = await client.buy(url, item, 1, order)
+    assert outcome.type == INFO and "504" in (outcome.error or ""), outcome
+
+
+def test_redis_lua_finishes_the_sale_after_its_request_deadline(
+    deadline_services: dict[str, Service], backends: Backends
+) -> None:
+    """The script took the unit, then the order insert outlived the deadline: the client is told 504
+    (unknown) and the sale completes in the background; if a concurrent twin of the order sold
+    first, the unit goes back instead."""
+    service = deadline_services["redis-lua"]
+    url, dsn = service.urls[0], backends.postgres_dsn("redis_lua_deadline")
+
+    async def scenario() -> None:
+        async with CandidateClient(timeout_s=CLIENT_TIMEOUT_S) as client:
+            ok(await client.reset(url, {"d-x": 3, "d-y": 3}))
+            twin = Twin(dsn, "d1", "d-x")
+            await buy_past_the_deadline(client, url, "d-x", "d1")
+            assert await client.in_flight(url) == 1
+            twin.rollback()  # the twin never sold: our insert goes through
+            await settled(client, url)
+            assert await orders_of(client, url, "d-x") == ["d1"]
+            assert await stock_of(client, url, "d-x") == 2
+            twin = Twin(dsn, "d2", "d-y")
+            await buy_past_the_deadline(client, url, "d-y", "d2")
+            twin.commit()  # the twin sold: our unit comes back
+            await settled(client, url)
+            assert await orders_of(client, url, "d-y") == ["d2"]
+            assert await stock_of(client, url, "d-y") == 3
+            assert await outcome_of(client, url, "d-y", 1, "d2") == "sold"  # a retry: already sold
+
+    run(scenario())
+    log = service.logs[0].read_text()
+    assert "order d1: request cancelled; it finishes in the background" in log
+    assert "order d1: finished in the background: sold" in log
+
+
+def test_guarded_update_cancelled_mid_transaction_leaves_no_half_sale(
+    deadline_services: dict[str, Service], backends: Backends
+) -> None:
+    """The decrement ran, then the order insert outlived the deadline: the cancelled transaction
+    rolls back, so neither the unit nor the order is gone, and nothing runs on in the background."""
+    service = deadline_services["pg-guarded-update"]
+    url, dsn = service.urls[0], backends.postgres_dsn("pg_guarded_update_deadline")
+
+    async def scenario() -> None:
+        async with CandidateClient(timeout_s=CLIENT_TIMEOUT_S) as client:
+            ok(await client.reset(url, {"g-x": 3}))
+            twin = Twin(dsn, "g1", "g-x")
+            await buy_past_the_deadline(client, url, "g-x", "g1")
+            assert await client.in_flight(url) == 0
+            twin.rollback()
+            assert await stock_of(client, url, "g-x") == 3
+            assert await orders_of(client, url, "g-x") == []
+            assert await outcome_of(client, url, "g-x", 1, "g1") == "sold"  # the row lock was released
+            assert await stock_of(client, url, "g-x") == 2
+
+    run(scenario())

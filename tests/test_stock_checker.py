@@ -163,13 +163,21 @@ def test_oversold_names_reset_restocks_and_acks_up_to_the_crossing() -> None:
     h = build(r, b1, b2, b3, b4, b5, init={S: 2})
     f = only(check(h), OVERSOLD)
     assert f.item == S
-    assert f.details["sold"] == 5 and f.details["available"] == 3 and f.details["oversold_by"] == 2
+    # the earliest crossing: the fourth acknowledgement, when 4 units were sold out of at most 3
+    assert f.details["sold"] == 4 and f.details["available"] == 3 and f.details["oversold_by"] == 1
+    assert f.details["max_oversold_by"] == 2  # after the fifth
     crossing = h.op(b4).complete_index
     assert f.details["crossing_event"] == crossing and f.details["sold_at_crossing"] == 4
     acks = [h.op(b).complete_index for b in (b1, b2, b3, b4)]
     assert f.events == sorted([1, h.op(r).invoke_index, *acks])
     assert h.op(b5).complete_index not in f.events
-    assert "5 units acknowledged sold but at most 3" in f.message
+    assert (
+        f"when the sale at event {crossing} was acknowledged, 4 units had been acknowledged sold" in f.message
+    )
+    assert (
+        "at most 3 could have been available (initial 2 + 1 restocked by the 1 restock invoked" in f.message
+    )
+    assert "oversold by 1 at that moment, by up to 2 later" in f.message
 
 
 def test_oversold_near_miss_unknown_restock_may_have_happened() -> None:
@@ -201,6 +209,124 @@ def test_oversold_counts_qty_and_ignores_sold_out_and_unknown_buys() -> None:
     )
     f = only(check(h), OVERSOLD)
     assert (f.details["sold"], f.details["available"]) == (5, 4)
+
+
+def test_oversold_at_a_moment_though_a_later_restock_covers_the_total() -> None:
+    # 3 sales acknowledged by 22 from 2 units; the restock of 5 is invoked only at 30. The run's
+    # total (3 sold of 2 + 5) is fine, but at 22 no execution had more than 2 units to sell.
+    b1, b2, b3 = buy(1, 10, 20), buy(2, 11, 21), buy(3, 12, 22)
+    late = restock(9, 30, 31, 5)
+    h = build(b1, b2, b3, late, buy(4, 40, 41), init={S: 2})
+    f = only(check(h), OVERSOLD)
+    assert (f.details["sold"], f.details["available"], f.details["restocked"]) == (3, 2, 0)
+    assert f.details["crossing_event"] == h.op(b3).complete_index
+    assert f.details["crossing_time"] == 22 and f.details["sales"] == 3 and f.details["restocks"] == 0
+    assert f.events == sorted([1, *(h.op(b).complete_index for b in (b1, b2, b3))])
+    assert h.op(late).invoke_index not in f.events
+    assert "initial 2 + 0 restocked by the 0 restocks invoked by then" in f.message
+
+
+def test_oversold_at_a_moment_near_miss_restock_invoked_before_the_sale_returned() -> None:
+    # The restock is invoked at 15, before the third sale returns (22), and returns long after:
+    # it may have taken effect in between, so 3 of 2 + 5 is fine at every moment.
+    for status, ret in (("ok", 40), ("info", None)):
+        h = build(
+            restock(9, 15, ret, 5, status=status), buy(1, 10, 20), buy(2, 11, 21), buy(3, 12, 22), init={S: 2}
+        )
+        assert check(h) == []
+
+
+def test_oversold_at_a_moment_restock_invoked_as_the_sale_returns_is_concurrent() -> None:
+    h = build(buy(1, 10, 20), buy(2, 11, 22), restock(9, 22, 30, 1), init={S: 1})
+    assert check(h) == []
+    h = build(buy(1, 10, 20), buy(2, 11, 22), restock(9, 23, 30, 1), init={S: 1})
+    assert only(check(h), OVERSOLD).details["crossing_time"] == 22
+
+
+def test_oversold_at_a_moment_counts_acknowledgements_returning_together() -> None:
+    b1, b2 = buy(1, 10, 20), buy(2, 11, 20)
+    h = build(b1, b2, init={S: 1})
+    f = only(check(h), OVERSOLD)
+    assert f.details["sold"] == 2 and f.details["sales"] == 2
+    assert {h.op(b1).complete_index, h.op(b2).complete_index} <= set(f.events)
+
+
+def test_oversold_in_total_counts_persisted_orders_of_unknown_buys() -> None:
+    # 1 unit acknowledged; two buys time out (one never returns) but both orders are persisted:
+    # 3 units sold in all, with at most 2 ever available.
+    acked = buy(1, 10, 20, order="o-1")
+    timed_out = buy(2, 11, 30, order="o-2", status="info")
+    lost = buy(3, 12, None, order="o-3")
+    final = orders(0, 100, 101, ["o-1", "o-2", "o-3"])
+    h = build(acked, timed_out, lost, final, init={S: 2})
+    f = only(check(h), OVERSOLD)
+    assert (f.details["sold"], f.details["available"], f.details["oversold_by"]) == (3, 2, 1)
+    assert f.details["acknowledged"] == 1 and f.details["persisted_unknown"] == 2
+    assert f.details["persisted_unknown_orders"] == ["o-2", "o-3"]
+    expected = {1, h.op(final).invoke_index, h.op(final).complete_index, h.op(acked).complete_index}
+    expected |= {h.op(timed_out).invoke_index, h.op(timed_out).complete_index, h.op(lost).invoke_index}
+    assert set(f.events) == expected
+    assert "3 units sold in all (1 acknowledged sold in 1 sale + 2 in 2 orders persisted" in f.message
+    assert "at most 2 were ever available (initial 2 + restocked 0" in f.message
+
+
+def test_oversold_in_total_near_misses() -> None:
+    # An unknown buy not persisted did not sell; an unknown restock may have happened.
+    h = build(
+        buy(1, 10, 20, order="o-1"),
+        buy(2, 11, 30, order="o-2", status="info"),
+        buy(3, 12, 30, order="o-3", status="info"),
+        restock(9, 5, None, 1, status="info"),
+        orders(0, 100, 101, ["o-1", "o-2"]),
+        init={S: 1},
+    )
+    assert check(h) == []
+
+
+def test_oversold_in_total_counts_no_phantom_or_repeated_order() -> None:
+    # o-2 answered sold_out, o-3 was never requested: phantom orders, not sales. o-1 is persisted
+    # twice and was acknowledged: one sale. o-4 was retried (twice unknown): one sale, its smaller qty.
+    h = build(
+        buy(1, 10, 20, order="o-1"),
+        buy(2, 11, 21, order="o-2", outcome="sold_out"),
+        buy(3, 12, 30, qty=2, order="o-4", status="info"),
+        buy(4, 13, None, qty=1, order="o-4"),
+        orders(0, 100, 101, ["o-1", "o-1", "o-2", "o-3", "o-4"]),
+        init={S: 2},
+    )
+    assert sorted(kinds(check(h))) == [DUPLICATE_ORDER, PHANTOM_ORDER, PHANTOM_ORDER]
+    h = build(
+        buy(1, 10, 20, order="o-1"),
+        buy(3, 12, 30, qty=2, order="o-4", status="info"),
+        buy(4, 13, None, qty=2, order="o-4"),
+        orders(0, 100, 101, ["o-1", "o-4"]),
+        init={S: 2},
+    )
+    f = only(check(h), OVERSOLD)
+    assert (f.details["sold"], f.details["persisted_unknown"]) == (3, 2)
+
+
+def test_oversold_in_total_ignores_an_unknown_buy_invoked_after_the_orders_read() -> None:
+    h = build(
+        buy(1, 10, 20, order="o-1"),
+        orders(0, 100, 101, ["o-1", "o-2"]),
+        buy(2, 110, None, order="o-2"),
+        init={S: 1},
+    )
+    assert kinds(check(h)) == [PHANTOM_ORDER]
+
+
+def test_both_oversold_findings_when_each_has_its_own_evidence() -> None:
+    h = build(
+        buy(1, 10, 20, order="o-1"),
+        buy(2, 11, 21, order="o-2"),
+        buy(3, 12, None, order="o-3"),
+        orders(0, 100, 101, ["o-1", "o-2", "o-3"]),
+        init={S: 1},
+    )
+    found = check(h)
+    assert kinds(found) == [OVERSOLD, OVERSOLD]
+    assert found[0].details["sold"] == 2 and found[1].details["sold"] == 3
 
 
 def test_proof_is_capped_and_says_how_many_more() -> None:

@@ -129,3 +129,19 @@ class CandidateClient:
     async def health(self, base_url: str) -> bool:
         t, _, _ = await self.request("GET", f"{base_url}/health", None, lambda s, d: True if s == 200 else None)
         return t == OK
+
+    async def in_flight(self, base_url: str) -> int | None:
+        """Work the service still runs for requests maybe already answered (`in_flight` in /health).
+
+        0 when the service does not report it (the field is optional); None when /health did not
+        answer 200, so the caller cannot tell.
+        """
+
+        def valid(status: int, data: Any) -> Any:
+            if status != 200:
+                return None
+            n = data.get("in_flight") if isinstance(data, dict) else None
+            return {"in_flight": n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 0}
+
+        t, v, _ = await self.request("GET", f"{base_url}/health", None, valid)
+        return v["in_flight"] if t == OK else None
