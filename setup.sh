@@ -7,6 +7,8 @@
 #   apt:  redis-server, postgresql, libfaketime (Debian packages; needs root or sudo)
 #   go:   Toxiproxy v2.12.0 server, built from the Go module proxy into .tools/bin/toxiproxy-server
 #   pip:  this project and its test tools, into .venv/ (so .venv/bin/oversell works)
+#   cargo: checkers/native (the compiled stock linearizability sweep), pyo3 from crates.io,
+#         built with maturin (from PyPI) into .venv/; rebuilt when its sources change
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -45,6 +47,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing oversell into .venv (pip)"
   .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
   touch "$stamp"
+fi
+native_stamp=.venv/.oversell-native-installed
+if [ ! -f "$native_stamp" ] || [ -n "$(find checkers/native/src checkers/native/Cargo.toml checkers/native/Cargo.lock checkers/native/pyproject.toml -newer "$native_stamp" 2>/dev/null)" ]; then
+  command -v cargo >/dev/null || { say "cargo is missing: needed to build checkers/native (the stock sweep)"; exit 1; }
+  say "building checkers/native, the compiled stock sweep (cargo, maturin; about a minute the first time)"
+  .venv/bin/pip install -q --disable-pip-version-check ./checkers/native
+  touch "$native_stamp"
 fi
 
 cmd=${1:-}

@@ -40,6 +40,7 @@ class LinearizabilityResult:
     partitions: list[PartitionResult]
     seconds: float
     engine: str = "generic"
+    stats: list[dict[str, int]] = field(default_factory=list)  # per partition, engine figures (bench/)
 
 
 @dataclass(slots=True)
