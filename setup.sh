@@ -4,7 +4,8 @@
 #   ./setup.sh test  [pytest options]         ruff and the whole test suite
 #   ./setup.sh       (no argument)            only install
 # What it installs, and only when missing:
-#   apt:  redis-server, postgresql, libfaketime (Debian packages; needs root or sudo)
+#   apt:  redis-server, postgresql, libfaketime (Debian packages; needs root or sudo), and for
+#         `test` chromium (the HTML report is loaded in headless Chromium by one test)
 #   go:   Toxiproxy v2.12.0 server, built from the Go module proxy into .tools/bin/toxiproxy-server
 #   pip:  this project and its test tools, into .venv/ (so .venv/bin/oversell works)
 #   cargo: checkers/native (the compiled stock linearizability sweep), pyo3 from crates.io,
@@ -16,10 +17,14 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else say "need root for: $*"; return 1; fi; }
 
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+
 apt_missing=()
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || apt_missing+=(redis-server redis-tools)
 { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || apt_missing+=(postgresql)
 { ls /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; } || apt_missing+=(libfaketime faketime)
+if [ "$cmd" = test ]; then command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium); fi
 if [ ${#apt_missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -56,8 +61,6 @@ if [ ! -f "$native_stamp" ] || [ -n "$(find checkers/native/src checkers/native/
   touch "$native_stamp"
 fi
 
-cmd=${1:-}
-[ $# -gt 0 ] && shift
 case "$cmd" in
   "") say "done: .venv/bin/oversell is ready" ;;
   audit) exec .venv/bin/oversell run "$@" ;;
