@@ -7,10 +7,11 @@ reports points back to event indices, so a finding can be traced to the exact li
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from checkers.gc_pause import gc_paused
 
 INVOKE = "invoke"
 OK = "ok"
@@ -97,13 +98,8 @@ def pair_operations(events: Iterable[Event], file: str = "<history>") -> list[Op
     An invocation never completed becomes an unknown (`info`) operation. A completion without an
     invocation, or a second invocation on a busy process, is malformed input.
     """
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # millions of small objects, no cycles: the collector only costs time here
-    try:
+    with gc_paused():
         return _pair(events, file)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _pair(events: Iterable[Event], file: str) -> list[Operation]:

@@ -52,12 +52,13 @@ a partition with more than 4095 ops open at once or more than 64 classes of unkn
 
 from __future__ import annotations
 
-import gc
 import time
-from typing import Any
+from array import array
+from dataclasses import dataclass
 
-from checkers.history import FAIL, Operation
-from checkers.models.stock import BUY, READ, SOLD, StockModel
+from checkers.gc_pause import gc_paused
+from checkers.history import FAIL, INFO, Operation
+from checkers.models.stock import BUY, READ, RESTOCK, SOLD, SOLD_OUT, StockModel, validate_stock_op
 from checkers.result import UNKNOWN, LinearizabilityResult, LinStep, PartitionResult, combine
 
 try:
@@ -80,21 +81,91 @@ def check_stock_linearizability(
     ops: list[Operation], init: dict[str, int], time_limit: float | None = None
 ) -> LinearizabilityResult:
     """Check `ops` against the stock model from `init` (item -> stock, missing items start at 0)."""
+    return check_prepared(prepare(ops, init), time_limit)
+
+
+@dataclass(slots=True)
+class PreparedItem:
+    """One item's ops and their columns for the native sweep (built while holding the GIL)."""
+
+    key: str
+    ops: list[Operation]
+    init: int
+    kinds: bytes
+    amounts: bytes
+    calls: bytes
+    rets: bytes
+
+
+@dataclass(slots=True)
+class Prepared:
+    model: StockModel
+    items: list[PreparedItem]
+
+
+def prepare(ops: list[Operation], init: dict[str, int]) -> Prepared:
+    """Partition by item and build the columns: the Python half of a check, so that the native
+    half (`check_prepared`) can run on another thread without waiting for the GIL."""
     if _native is None:
         raise RuntimeError("oversell_native is not installed: run ./setup.sh (it builds checkers/native)")
+    with gc_paused():
+        return _prepare(ops, StockModel(init))
+
+
+def _prepare(ops: list[Operation], model: StockModel) -> Prepared:
+    """One pass over the ops: partition by item (as `StockModel.partition` does, with its checks
+    on anything malformed) and build each item's columns."""
+    columns: dict[str, _Columns] = {}
+    for op in ops:
+        f = op.f
+        if op.status == FAIL or (f != BUY and f != READ and f != RESTOCK):
+            continue
+        value = op.input
+        item = value.get("item") if type(value) is dict else None
+        col = columns.get(item) if type(item) is str else None
+        if col is None:
+            col = columns[validate_stock_op(op)] = _Columns()  # raises on a malformed op
+        col.add(op)
+    items = []
+    for key in sorted(columns):
+        col = columns[key]
+        item_init = model.init(key)
+        assert isinstance(item_init, int)
+        if max(abs(item_init), max(map(abs, col.amounts), default=0)) > MAX_VALUE:
+            raise ValueError(f"item {key}: a stock or qty beyond ±{MAX_VALUE} is not a stock this checker takes")
+        try:
+            packed = (array("q", col.amounts).tobytes(), array("q", col.calls).tobytes(), array("q", col.rets).tobytes())
+        except OverflowError:
+            raise ValueError(f"item {key}: an op time does not fit in 64 bits") from None
+        items.append(PreparedItem(key, col.ops, item_init, bytes(col.kinds), *packed))
+    return Prepared(model, items)
+
+
+def check_prepared(prepared: Prepared, time_limit: float | None = None) -> LinearizabilityResult:
+    """Run the native sweep on every item; it does not hold the GIL while it searches."""
+    assert _native is not None
     started = time.monotonic()
-    model = StockModel(init)
-    happened = [op for op in ops if op.status != FAIL]
     partitions: list[PartitionResult] = []
     stats: list[dict[str, int]] = []
-    for key, part_ops in model.partition(happened):
+    describe = prepared.model.describe_state
+    for item in prepared.items:
         remaining = None if time_limit is None else max(0.0, time_limit - (time.monotonic() - started))
-        partition, item_stats = _check_item(key, part_ops, model, remaining)
-        partitions.append(partition)
-        stats.append(item_stats)
+        verdict, lin, stuck, (events, frontier, searches, nodes) = _native.check_stock_item(
+            item.kinds, item.amounts, item.calls, item.rets, item.init, remaining
+        )
+        stats.append({"events": events, "max_frontier": frontier, "searches": searches, "search_nodes": nodes})
+        ops = item.ops
+        ids = [op.id for op in ops]
+        if verdict == _VALID:
+            partitions.append(PartitionResult(item.key, ids, True))
+        elif verdict == _UNDECIDED:
+            partitions.append(PartitionResult(item.key, ids, UNKNOWN))
+        else:
+            steps = [LinStep(ops[i].id, describe(before), describe(after)) for i, before, after in lin]
+            partitions.append(PartitionResult(item.key, ids, False, steps, sorted(ops[i].id for i in stuck)))
     return LinearizabilityResult(
         valid=combine(*(p.valid for p in partitions)),
-        model=model.name,
+        model=prepared.model.name,
         partitions=partitions,
         seconds=time.monotonic() - started,
         engine="stock",
@@ -102,57 +173,45 @@ def check_stock_linearizability(
     )
 
 
-def _check_item(
-    key: str, ops: list[Operation], model: StockModel, time_limit: float | None
-) -> tuple[PartitionResult, dict[str, int]]:
-    """One item, by the native sweep; stats are its figures (events swept, largest frontier...)."""
-    ids = [op.id for op in ops]
-    assert _native is not None
-    columns = _columns(ops)
-    init = model.init(key)
-    assert isinstance(init, int)
-    if any(abs(v) > MAX_VALUE for v in (init, *columns[1])):
-        raise ValueError(f"item {key}: a stock or qty beyond ±{MAX_VALUE} is not a stock this checker takes")
-    verdict, lin, stuck, (events, frontier, searches, nodes) = _native.check_stock_item(*columns, init, time_limit)
-    stats = {"events": events, "max_frontier": frontier, "searches": searches, "search_nodes": nodes}
-    if verdict == _VALID:
-        return PartitionResult(key, ids, True), stats
-    if verdict == _UNDECIDED:
-        return PartitionResult(key, ids, UNKNOWN), stats
-    describe = model.describe_state
-    steps = [LinStep(ops[i].id, describe(before), describe(after)) for i, before, after in lin]
-    return PartitionResult(key, ids, False, steps, sorted(ops[i].id for i in stuck)), stats
+class _Columns:
+    """An item's ops and, per op: kind, amount (qty, or the stock a read saw), call, return."""
 
+    __slots__ = ("ops", "kinds", "amounts", "calls", "rets")
 
-def _columns(ops: list[Operation]) -> tuple[list[int], list[int], list[int], list[int]]:
-    """kind, amount (qty, or the stock a read saw), call and return time of each op."""
-    kinds: list[int] = []
-    amounts: list[int] = []
-    calls: list[int] = []
-    rets: list[int] = []
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # a million small ints and no cycles: the collector would only cost time
-    try:
-        for op in ops:
-            f = op.f
-            unknown = op.unknown
-            amount: Any
-            if f == BUY:
-                kind = _BUY_UNKNOWN if unknown else _BUY_SOLD if op.output["outcome"] == SOLD else _BUY_SOLD_OUT
-                amount = op.input["qty"]
-            elif f == READ:
-                kind = _READ_UNKNOWN if unknown else _READ_OK
-                amount = 0 if unknown else op.output["stock"]
-            else:
-                kind = _RESTOCK_UNKNOWN if unknown else _RESTOCK_OK
-                amount = op.input["qty"]
-            if not unknown and op.ret is None:
-                raise ValueError(f"op {op.id} (invoke index {op.invoke_index}) is {op.status} but has no return time")
-            kinds.append(kind)
-            amounts.append(amount)
-            calls.append(op.call)
-            rets.append(-1 if op.ret is None else op.ret)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return kinds, amounts, calls, rets
+    def __init__(self) -> None:
+        self.ops: list[Operation] = []
+        self.kinds: list[int] = []
+        self.amounts: list[int] = []
+        self.calls: list[int] = []
+        self.rets: list[int] = []
+
+    def add(self, op: Operation) -> None:
+        """Append one op; a field the sweep reads that is malformed raises (via the model's check)."""
+        f = op.f
+        value = op.input
+        out = op.output
+        ret = op.ret
+        unknown = op.status == INFO
+        if f == BUY:
+            amount = value.get("qty")
+            outcome = None if unknown or type(out) is not dict else out.get("outcome")
+            kind = _BUY_UNKNOWN if unknown else _BUY_SOLD if outcome == SOLD else _BUY_SOLD_OUT
+            ok = type(amount) is int and amount >= 0 and (unknown or outcome == SOLD or outcome == SOLD_OUT)
+        elif f == READ:
+            amount = 0 if unknown or type(out) is not dict else out.get("stock")
+            kind = _READ_UNKNOWN if unknown else _READ_OK
+            ok = type(amount) is int
+        else:
+            amount = value.get("qty")
+            kind = _RESTOCK_UNKNOWN if unknown else _RESTOCK_OK
+            ok = type(amount) is int and amount >= 0
+        if not ok:
+            validate_stock_op(op)  # raises with the precise cause
+            raise ValueError(f"stock op {op.id} (invoke index {op.invoke_index}): malformed")  # pragma: no cover
+        if not unknown and ret is None:
+            raise ValueError(f"op {op.id} (invoke index {op.invoke_index}) is {op.status} but has no return time")
+        self.ops.append(op)
+        self.kinds.append(kind)
+        self.amounts.append(amount)
+        self.calls.append(op.call)
+        self.rets.append(-1 if ret is None else ret)

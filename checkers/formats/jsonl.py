@@ -6,7 +6,6 @@ memory holds only what the caller keeps. Every malformed line raises HistoryErro
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -16,6 +15,7 @@ from checkers.formats.loaded import LoadedHistory
 from checkers.formats.model_guess import guess_model
 from checkers.formats.show import show
 from checkers.formats.stock_shapes import STOCK_OPS, StockShapes
+from checkers.gc_pause import gc_paused
 from checkers.history import EVENT_TYPES, INFO, INVOKE, NEMESIS, Event, HistoryError
 
 FORMAT = "jsonl"
@@ -116,14 +116,8 @@ def iter_jsonl(path: str) -> Iterator[Event]:
 
 def load_jsonl(path: str) -> LoadedHistory:
     reader = JsonlReader(path)
-    # Millions of small acyclic objects: the cyclic GC would rescan them over and over for nothing.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         events = list(reader)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     model = guess_model(reader.client_fs, stock_reads=reader.shapes.saw_stock_read)
     return LoadedHistory(
         file=reader.path, format=FORMAT, events=events, default_model=model, default_init=None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from checkers.history import Operation
+from checkers.history import INFO, Operation
 from checkers.model import Model
 
 BUY = "buy"
@@ -29,8 +29,26 @@ def _malformed(op: Operation, cause: str) -> ValueError:
 
 
 def validate_stock_op(op: Operation) -> str:
-    """Check the fields the model reads (once, before the search) and return the item."""
+    """Check the fields the model reads (once, before the search) and return the item.
+
+    The common, well-formed op takes the first branch only (a 1M-op history is validated in a
+    fraction of a second); anything else goes through the precise checks below."""
     value = op.input
+    if type(value) is dict:
+        item = value.get("item")
+        if type(item) is str:
+            f = op.f
+            known = op.status != INFO
+            out = op.output
+            if f == READ:
+                if not known or (type(out) is dict and type(out.get("stock")) is int):
+                    return item
+            else:
+                qty = value.get("qty")
+                if type(qty) is int and qty >= 0 and (
+                    not known or f == RESTOCK or (type(out) is dict and out.get("outcome") in (SOLD, SOLD_OUT))
+                ):
+                    return item
     if not isinstance(value, dict) or not isinstance(value.get("item"), str):
         raise _malformed(op, f'input needs an "item" string, got {value!r}')
     if op.f in (BUY, RESTOCK) and not (_is_int(value.get("qty")) and value["qty"] >= 0):
