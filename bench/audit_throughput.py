@@ -176,7 +176,8 @@ def children_cpu() -> float:
 
 
 async def evalsha_ceiling(stack: LocalStack, requests: int, concurrency: int) -> list[Ceiling]:
-    """redis-benchmark EVALSHA of redis-lua's buy script, on a decrementing key and a sold-out key."""
+    """redis-benchmark EVALSHA of redis-lua's buy script (with its per-attempt marker key, as the
+    strategy calls it), on a decrementing key and a sold-out key."""
     sys.path.insert(0, str(CANDIDATES_DIR))
     from redis_lua import BUY_LUA  # the strategy's script, byte for byte
 
@@ -191,7 +192,9 @@ async def evalsha_ceiling(stack: LocalStack, requests: int, concurrency: int) ->
     for name, key in (("sell", "stock:bench-evalsha-sell"), ("sold-out", "stock:bench-evalsha-soldout")):
         argv = [
             "redis-benchmark", "-h", "127.0.0.1", "-p", str(stack.redis_port), "-n", str(requests),
-            "-c", str(concurrency), "-q", "EVALSHA", sha, "1", key, "1",
+            "-c", str(concurrency), "-q", "-r", "1000000000",
+            # as the strategy calls it: the stock key, a fresh per-attempt marker, qty 1, marker lifetime
+            "EVALSHA", sha, "2", key, "sale:bench:__rand_int__", "1", "660000",
         ]  # fmt: skip
         cpu0 = children_cpu()
         proc = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=300)

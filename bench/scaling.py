@@ -87,7 +87,9 @@ def run_child(checker: str, path: str, time_limit: float) -> dict[str, Any]:
             findings = check_stock(ops, init)
             verdict = f"{len(findings)} findings"
         else:
-            verdict = verdict_name(check_stock_linearizability(ops, init, time_limit).valid)
+            lin = check_stock_linearizability(ops, init, time_limit)
+            frontier = max((st["max_frontier"] for st in lin.stats), default=0)
+            verdict = f"{verdict_name(lin.valid)} (frontier<={frontier})"
         n_ops = len(ops)
     wall2, cpu2 = time.perf_counter(), time.process_time()
     return {
