@@ -162,7 +162,8 @@ def check_prepared(prepared: Prepared, time_limit: float | None = None) -> Linea
             partitions.append(PartitionResult(item.key, ids, UNKNOWN))
         else:
             steps = [LinStep(ops[i].id, describe(before), describe(after)) for i, before, after in lin]
-            partitions.append(PartitionResult(item.key, ids, False, steps, sorted(ops[i].id for i in stuck)))
+            # stuck: the op whose return no configuration got past first, then the rest
+            partitions.append(PartitionResult(item.key, ids, False, steps, [ops[i].id for i in stuck]))
     return LinearizabilityResult(
         valid=combine(*(p.valid for p in partitions)),
         model=prepared.model.name,

@@ -104,7 +104,8 @@ pub struct Input {
 
 pub enum Verdict {
     Valid,
-    /// linearization prefix as (op, stock before, stock after), and the ops stuck after it
+    /// linearization prefix as (op, stock before, stock after), and the ops stuck after it (the
+    /// op whose return no configuration got past first)
     Invalid { lin: Vec<(usize, i64, i64)>, stuck: Vec<usize> },
     Unknown,
 }
@@ -1174,7 +1175,7 @@ impl<'p, const W: usize, const U: usize> Sweep<'p, W, U> {
             t = prev;
         }
         steps.reverse();
-        let mut stuck: Vec<usize> = vec![a];
+        let mut stuck: Vec<usize> = Vec::new();
         for (s, &i) in self.slot_op.iter().enumerate() {
             if i < 0 {
                 continue;
@@ -1190,8 +1191,11 @@ impl<'p, const W: usize, const U: usize> Sweep<'p, W, U> {
                 stuck.push(unknown[u] as usize);
             }
         }
+        // The returning op first (a report opens on it), then the others by position.
         stuck.sort_unstable();
         stuck.dedup();
+        stuck.retain(|&i| i != a);
+        stuck.insert(0, a);
         Swept::Evidence(steps, stuck)
     }
 }
