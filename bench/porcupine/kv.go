@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/anishathalye/porcupine"
@@ -44,27 +43,15 @@ func kvStep(state, input, output interface{}) (bool, interface{}) {
 	}
 }
 
-// kvPartitionEvents splits a history by key, in key order so runs are reproducible.
+// kvPartitionEvents splits a history by key (a return event takes its call's key).
 func kvPartitionEvents(events []porcupine.Event) [][]porcupine.Event {
-	byKey := map[string][]porcupine.Event{}
 	keyOf := map[int]string{}
-	for _, e := range events {
+	return groupByKey(events, func(e porcupine.Event) string {
 		if e.Kind == porcupine.CallEvent {
 			keyOf[e.Id] = e.Value.(kvInput).key
 		}
-		k := keyOf[e.Id]
-		byKey[k] = append(byKey[k], e)
-	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([][]porcupine.Event, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, byKey[k])
-	}
-	return parts
+		return keyOf[e.Id]
+	})
 }
 
 var kvModel = porcupine.Model{

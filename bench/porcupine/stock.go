@@ -57,21 +57,7 @@ func stockStep(state, input, output interface{}) (bool, interface{}) {
 }
 
 func stockPartition(ops []porcupine.Operation) [][]porcupine.Operation {
-	byItem := map[string][]porcupine.Operation{}
-	for _, op := range ops {
-		item := op.Input.(stockInput).item
-		byItem[item] = append(byItem[item], op)
-	}
-	items := make([]string, 0, len(byItem))
-	for item := range byItem {
-		items = append(items, item)
-	}
-	sort.Strings(items)
-	parts := make([][]porcupine.Operation, 0, len(items))
-	for _, item := range items {
-		parts = append(parts, byItem[item])
-	}
-	return parts
+	return groupByKey(ops, func(op porcupine.Operation) string { return op.Input.(stockInput).item })
 }
 
 var stockModel = porcupine.Model{
