@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 from checkers.gc_pause import gc_paused
 from checkers.history import FAIL, INFO, Operation
-from checkers.models.stock import BUY, READ, RESTOCK, SOLD, SOLD_OUT, StockModel, validate_stock_op
+from checkers.models.stock import BUY, READ, RESTOCK, SOLD, StockModel, validate_stock_op
 from checkers.result import UNKNOWN, LinearizabilityResult, LinStep, PartitionResult, combine
 
 try:
@@ -120,11 +120,10 @@ def _prepare(ops: list[Operation], model: StockModel) -> Prepared:
         f = op.f
         if op.status == FAIL or (f != BUY and f != READ and f != RESTOCK):
             continue
-        value = op.input
-        item = value.get("item") if type(value) is dict else None
-        col = columns.get(item) if type(item) is str else None
+        item = validate_stock_op(op)  # raises on a malformed op
+        col = columns.get(item)
         if col is None:
-            col = columns[validate_stock_op(op)] = _Columns()  # raises on a malformed op
+            col = columns[item] = _Columns()
         col.add(op)
     items = []
     for key in sorted(columns):
@@ -187,28 +186,19 @@ class _Columns:
         self.rets: list[int] = []
 
     def add(self, op: Operation) -> None:
-        """Append one op; a field the sweep reads that is malformed raises (via the model's check)."""
+        """Append one op that `validate_stock_op` accepted."""
         f = op.f
-        value = op.input
-        out = op.output
         ret = op.ret
         unknown = op.status == INFO
         if f == BUY:
-            amount = value.get("qty")
-            outcome = None if unknown or type(out) is not dict else out.get("outcome")
-            kind = _BUY_UNKNOWN if unknown else _BUY_SOLD if outcome == SOLD else _BUY_SOLD_OUT
-            ok = type(amount) is int and amount >= 0 and (unknown or outcome == SOLD or outcome == SOLD_OUT)
+            kind = _BUY_UNKNOWN if unknown else _BUY_SOLD if op.output["outcome"] == SOLD else _BUY_SOLD_OUT
+            amount = op.input["qty"]
         elif f == READ:
-            amount = 0 if unknown or type(out) is not dict else out.get("stock")
             kind = _READ_UNKNOWN if unknown else _READ_OK
-            ok = type(amount) is int
+            amount = 0 if unknown else op.output["stock"]
         else:
-            amount = value.get("qty")
             kind = _RESTOCK_UNKNOWN if unknown else _RESTOCK_OK
-            ok = type(amount) is int and amount >= 0
-        if not ok:
-            validate_stock_op(op)  # raises with the precise cause
-            raise ValueError(f"stock op {op.id} (invoke index {op.invoke_index}): malformed")  # pragma: no cover
+            amount = op.input["qty"]
         if not unknown and ret is None:
             raise ValueError(f"op {op.id} (invoke index {op.invoke_index}) is {op.status} but has no return time")
         self.ops.append(op)
