@@ -1,6 +1,6 @@
 """The generated flash-sale histories are what the benchmarks assume: well-formed and valid.
 
-Run with `.venv/bin/pytest bench/` (bench/ is outside the default test paths).
+Part of the default test run (pyproject's testpaths); alone: `.venv/bin/pytest bench/`.
 """
 
 from __future__ import annotations

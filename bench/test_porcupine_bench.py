@@ -1,27 +1,25 @@
 """The Go Porcupine program reads each format the way the comparison assumes.
 
-Needs `go` (the build uses the module proxy once); skipped without it. The corpus checks are
-skipped when ../shared/anchors/porcupine is absent.
+Needs `go` (the build uses the module proxy once) and, for the corpus check, ../shared/anchors/porcupine:
+skipped without them on a laptop, failed under CI (tests/require.py).
 """
 
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import orjson
 import pytest
 from flash_sale_history import generate
-from porcupine_cli import ROOT, ensure_built, run_porcupine
+from porcupine_cli import ensure_built, run_porcupine
 
-CORPUS = ROOT.parent / "shared" / "anchors" / "porcupine"
-
-pytestmark = pytest.mark.skipif(shutil.which("go") is None, reason="go toolchain not installed")
+from tests.require import requires_program, requires_shared
 
 
 @pytest.fixture(scope="module", autouse=True)
 def built() -> None:
+    requires_program("go", reason="go toolchain not installed")
     ensure_built()
 
 
@@ -30,13 +28,13 @@ def write(path: Path, events: list[dict]) -> str:
     return str(path)
 
 
-@pytest.mark.skipif(not (CORPUS / "expected.csv").exists(), reason="Porcupine corpus not found")
 def test_corpus_verdicts_and_op_counts_match_expected_csv() -> None:
-    with open(CORPUS / "expected.csv", newline="") as f:
+    corpus = requires_shared("anchors", "porcupine", "expected.csv").parent
+    with open(corpus / "expected.csv", newline="") as f:
         expected = list(csv.DictReader(f))
     for model, prefix in (("etcd", "jepsen/"), ("kv", "kv/")):
         rows = [r for r in expected if r["file"].startswith(prefix)]
-        results = run_porcupine(model, [str(CORPUS / r["file"]) for r in rows], 60)
+        results = run_porcupine(model, [str(corpus / r["file"]) for r in rows], 60)
         got = [(r["verdict"], r["ops"]) for r in results]
         assert got == [(r["expected_verdict"], int(r["ops"])) for r in rows]
 

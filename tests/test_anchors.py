@@ -8,7 +8,8 @@ import pytest
 
 from checkers.formats import load_history
 from checkers.history_check import check_history
-from tests.paths import ANCHORS, ANCHORS_MISSING
+from tests.paths import ANCHORS
+from tests.require import requires_shared
 
 
 def anchor_rows() -> list[dict[str, str]]:
@@ -21,9 +22,11 @@ def anchor_rows() -> list[dict[str, str]]:
 ROWS = anchor_rows()
 
 
-@pytest.mark.skipif(not ROWS, reason=ANCHORS_MISSING)
-@pytest.mark.parametrize("row", ROWS, ids=[r["file"] for r in ROWS])
-def test_anchor_verdict(row: dict[str, str]) -> None:
+# Without the anchors, one placeholder case that skips (fails under CI) instead of none at all.
+@pytest.mark.parametrize("row", ROWS or [None], ids=[r["file"] for r in ROWS] or ["anchors-missing"])
+def test_anchor_verdict(row: dict[str, str] | None) -> None:
+    requires_shared("anchors", "porcupine", "expected.csv")
+    assert row is not None, f"{ANCHORS / 'expected.csv'} lists no anchor histories"
     loaded = load_history(str(ANCHORS / row["file"]))
     assert loaded.default_model is not None
     check = check_history(loaded.events, loaded.default_model, default_init=loaded.default_init, time_limit=120)

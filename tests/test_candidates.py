@@ -34,6 +34,7 @@ from harness.stack.binaries import StackBinaries
 from harness.stack.errors import StackError
 from harness.stack.local_stack import LocalStack
 from tests.paths import ROOT
+from tests.require import skip_or_fail
 from workloads.candidate_client import CandidateClient, Outcome
 
 SERVE = ROOT / "fixtures" / "candidates" / "serve.py"
@@ -81,7 +82,7 @@ def backends() -> Iterator[Backends]:
     try:
         binaries.check()
     except StackError as e:
-        pytest.skip(f"stack binaries missing ({e}): run ./setup.sh")
+        skip_or_fail(f"stack binaries missing ({e}): run ./setup.sh")
     workdir = Path(tempfile.mkdtemp(prefix="oversell-candidates-"))
     stack = LocalStack(workdir / "run", instances=0, runs_root=workdir, handle_sigterm=False)
     try:

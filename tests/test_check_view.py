@@ -9,12 +9,13 @@ import re
 import time
 from typing import Any
 
-import pytest
-
 from checkers.history import Event, Operation, pair_operations
+from checkers.linearizability import check_linearizability
 from checkers.model import Model
+from checkers.models import get_model
 from checkers.result import Finding, LinearizabilityResult, LinStep, PartitionResult
 from harness.report.check_view import fault_bands, nemesis_ops, render_check_html
+from tests.require import requires_program
 
 SCRIPT_BREAK = "</script><script>alert(1)</script>"
 IMG_XSS = "<img src=x onerror=alert(1)>"
@@ -286,14 +287,10 @@ def test_100k_ops_stay_small_and_fast() -> None:
 
 
 def test_renders_real_check_results() -> None:
-    """Goes through the real search and model when they exist; the hand-built result otherwise."""
-    lin_mod = pytest.importorskip("checkers.linearizability")
-    models = pytest.importorskip("checkers.models")
-    if not hasattr(models, "get_model") or not hasattr(lin_mod, "check_linearizability"):
-        pytest.skip("checkers.models.get_model / check_linearizability not written yet")
+    """Goes through the real search and model, not the hand-built result."""
     events, ops = stock_history()
-    model = models.get_model("stock", {"sku-1": 2})
-    lin = lin_mod.check_linearizability(ops, model, 10.0)
+    model = get_model("stock", {"sku-1": 2})
+    lin = check_linearizability(ops, model, 10.0)
     page = render_check_html(title="real", events=events, ops=ops, model=model, lin=lin, findings=[])
     data = embedded_data(page)
     assert lin.valid is False and ">INVALID<" in page
@@ -318,13 +315,12 @@ document.body.appendChild(pre);
 
 
 def test_page_runs_in_a_browser_without_errors_or_injection(tmp_path) -> None:
-    """Loads the page in headless Chromium (when installed) and reads back what the script built."""
-    import shutil
+    """Loads the page in headless Chromium and reads back what the script built."""
     import subprocess
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    browser = requires_program(
+        "chromium", "chromium-browser", reason="chromium not installed (apt-get install -y chromium)"
+    )
     events, ops = stock_history()
     evil = SCRIPT_BREAK + IMG_XSS
     for ev in events:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from tests.paths import ANCHORS, ANCHORS_MISSING, EXAMPLES, ROOT
+from tests.paths import EXAMPLES, ROOT
+from tests.require import requires_shared
 
 EXPECTED = json.loads((EXAMPLES.parent / "expected-verdicts.json").read_text())
 
@@ -51,9 +52,8 @@ def test_many_files_combined_exit_code(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_time_limit_zero_is_unknown_on_search(capsys: pytest.CaptureFixture[str]) -> None:
-    if not (ANCHORS / "kv" / "c50-ok.txt").exists():
-        pytest.skip(ANCHORS_MISSING)
-    code = main(["check", str(ANCHORS / "kv" / "c50-ok.txt"), "--time-limit", "0", "--json"])
+    history = requires_shared("anchors", "porcupine", "kv", "c50-ok.txt")
+    code = main(["check", str(history), "--time-limit", "0", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert out["valid"] == "unknown" and code == 2
 

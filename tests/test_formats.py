@@ -13,7 +13,8 @@ import pytest
 from checkers.formats import LOADERS, detect_format, iter_jsonl, load_history, write_edn, write_jsonl_event
 from checkers.formats.edn_reader import Keyword, plain, read_edn
 from checkers.history import FAIL, INFO, INVOKE, NEMESIS, OK, Event, HistoryError, pair_operations
-from tests.paths import ANCHORS, ANCHORS_MISSING
+from tests.paths import ANCHORS
+from tests.require import requires_shared
 
 # --- samples ---------------------------------------------------------------------------------
 
@@ -625,9 +626,10 @@ def anchor_rows() -> list[dict[str, str]]:
 ROWS = anchor_rows()
 
 
-@pytest.mark.skipif(not ROWS, reason=ANCHORS_MISSING)
 def test_every_anchor_loads_with_its_op_count():
     """expected.csv's `ops` column counts client invocations (each is one op once paired)."""
+    requires_shared("anchors", "porcupine", "expected.csv")
+    assert ROWS, f"{ANCHORS / 'expected.csv'} lists no anchor histories"
     for row in ROWS:
         loaded = load_history(str(ANCHORS / row["file"]))
         expected_format = "porcupine-etcd" if row["format"] == "jepsen-etcd-log" else "porcupine-kv"
