@@ -53,8 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import orjson  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 
-from harness.run_spec import CANDIDATES_DIR, CandidateSpec  # noqa: E402
-from harness.stack.local_stack import LocalStack  # noqa: E402
+from harness.stack.local_stack import CANDIDATES_DIR, LocalStack, candidate_argv  # noqa: E402
+from harness.stack.stack import CandidateLaunch  # noqa: E402
 from workloads.candidate_client import CandidateClient  # noqa: E402
 from workloads.flash_sale import FlashSaleConfig  # noqa: E402
 
@@ -214,7 +214,7 @@ async def measure_raw(
     stack = LocalStack(
         work / "raw-stack",
         instances=INSTANCES,
-        candidate_cmd=CandidateSpec(STRATEGY).command_template(sys.executable),
+        candidate_cmd=candidate_argv(CandidateLaunch(STRATEGY), sys.executable),
         runs_root=work,
     )
     windows: list[Window] = []

@@ -26,13 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     from harness.check_command import add_check_arguments
 
     add_check_arguments(sub.add_parser("check", help="check recorded histories"))
-    try:
-        from harness.run_command import add_rerun_arguments, add_run_arguments
-    except ImportError:  # the run side is optional while it is being built
-        pass
-    else:
-        add_run_arguments(sub.add_parser("run", help="run an audit against a strategy"))
-        add_rerun_arguments(sub.add_parser("rerun", help="rerun a recorded run folder"))
+    from harness.run_command import add_nemeses_arguments, add_rerun_arguments, add_run_arguments
+
+    add_run_arguments(sub.add_parser("run", help="run an audit against a strategy"))
+    add_rerun_arguments(sub.add_parser("rerun", help="rerun a recorded run folder"))
+    add_nemeses_arguments(sub.add_parser("nemeses", help="list the faults --nemesis takes"))
     return parser
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -303,19 +304,30 @@ def test_teardown_after_a_run_leaves_no_process(read_then_write: Audit) -> None:
     assert a.results()["phases"]["teardown"] < 30
 
 
-def test_rerun_repeats_the_run_with_the_same_settings(read_then_write: Audit) -> None:
+def test_rerun_repeats_the_run_with_the_same_settings_and_the_same_run_json(read_then_write: Audit) -> None:
     first = read_then_write
     again = audit(first.run_dir.parent, "rerun", str(first.run_dir))
     assert again.run_dir != first.run_dir and again.run_dir.parent == first.run_dir.parent
     assert again.code == first.code == 1, again.explain()
-    # run.json holds no time or folder today; drop such fields should they appear
-    differ = {"started_at", "run_dir", "folder", "created_at", "time"}
-    one = {k: v for k, v in first.run_json().items() if k not in differ}
-    two = {k: v for k, v in again.run_json().items() if k not in differ}
-    assert one == two
+    # run.json holds no time and no path: a rerun writes it byte for byte
+    assert (again.run_dir / "run.json").read_bytes() == (first.run_dir / "run.json").read_bytes()
     assert again.results()["command"] == first.results()["command"]
     assert "oversold" in again.finding_kinds()
     assert leftovers(again.run_dir, again.seen) == []
+
+
+def test_the_printed_command_of_a_failing_run_reproduces_its_run_value(read_then_write: Audit) -> None:
+    first = read_then_write
+    printed = [line.split("or: ", 1)[1] for line in first.stdout.splitlines() if line.strip().startswith("or: oversell run")]
+    assert len(printed) == 1, first.stdout[-2000:]
+    words = shlex.split(printed[0])
+    assert words[:2] == ["oversell", "run"]
+    again = audit(first.run_dir.parent, *words[1:])
+    assert again.code == 1, again.explain()
+    assert (again.run_dir / "run.json").read_bytes() == (first.run_dir / "run.json").read_bytes()
+    phases = list(again.results()["phases"])
+    assert sorted(phases) == sorted(["setup", "reset", "chaos", "heal", "drain", "quiesce", "final reads",
+                                     "teardown", "check"])  # fmt: skip
 
 
 # --- a lease shorter than the critical section -----------------------------------------------
@@ -331,6 +343,15 @@ def test_lock_with_ttl_and_plain_del_oversells_when_the_lease_expires_inside(
     assert "oversold" in a.finding_kinds(), a.results()["findings"][:3]
     assert a.results()["linearizable"] is False
     assert a.run_json()["candidate"]["knobs"] == {"lock_ttl_ms": 2}
+    assert leftovers(a.run_dir, a.seen) == []
+
+
+def test_lock_with_ttl_and_compare_and_delete_still_oversells_when_the_lease_expires_inside(runs_dir: Path) -> None:
+    """A safe unlock does not make a lease safe: the write after expiry still lands."""
+    a = audit(runs_dir, "run", "--strategy", "redis-lock-ttl-cad", "--nemesis", "none", "--seed", "1",
+              *LOCK_DEL_SHORT_TTL, *SHORT)  # fmt: skip
+    assert a.code == 1, a.explain()
+    assert "oversold" in a.finding_kinds(), a.results()["findings"][:3]
     assert leftovers(a.run_dir, a.seen) == []
 
 
@@ -367,6 +388,90 @@ def test_guarded_update_survives_faults_and_the_faults_show_in_the_history(runs_
             fast = [o for o in early_ok if (o.complete_ns or 0) - o.invoke_ns < LATENCY_FLOOR_NS]
             assert fast == [], f"latency {target}: ops faster than the added latency: {fast[:3]}"
     assert leftovers(a.run_dir, a.seen) == []
+
+
+def test_redis_lua_survives_pauses_partitions_and_latency(runs_dir: Path) -> None:
+    a = audit(runs_dir, "run", "--strategy", "redis-lua", *NEMESIS_ARGS)
+    assert a.code == 0, a.explain()
+    results = a.results()
+    assert results["valid"] is True and results["findings"] == [] and results["nemesis_errors"] == []
+    assert {w["fault"] for w in a.run_json()["schedule"]} == {"pause", "partition", "latency"}
+    assert leftovers(a.run_dir, a.seen) == []
+
+
+def test_kill_crashes_an_instance_and_starts_it_again(runs_dir: Path) -> None:
+    a = audit(runs_dir, "run", "--strategy", "pg-guarded-update", "--nemesis", "kill", "--fault-s", "1.5",
+              "--heal-s", "0.5", "--fault-timing", "random", "--seed", "2", "--time-limit", "5", "--drain", "3",
+              "--quiesce", "0.5")  # fmt: skip
+    assert a.code == 0, a.explain()
+    assert a.results()["findings"] == [] and a.results()["nemesis_errors"] == []
+    events = nemesis_events(a.history())
+    kills = [e for e in events if e["f"] == "start-kill"]
+    restarts = [e for e in events if e["f"] == "stop-kill"]
+    assert kills and len(kills) == len(restarts), events
+    windows = a.run_json()["schedule"]
+    for kill, restart, window in zip(kills, restarts, windows, strict=True):
+        assert restart["value"]["restarted"] is True and restart["value"]["pid"] != kill["value"]["pid"]
+        target = kill["value"]["target"]
+        # until the restart begins (the window's drawn length after the kill), the instance is down
+        down_until = kill["time"] + (window["end_s"] - window["start_s"]) * 1e9
+        ops = [o for o in client_ops(a.history()) if o.node == target and o.invoke_index > kill["index"]
+               and o.complete_ns is not None and o.complete_ns < down_until]  # fmt: skip
+        assert ops and all(o.type != "ok" for o in ops), f"{target} answered while killed"
+    # the instance answered again after its restart
+    last_restart = restarts[-1]
+    after = [o for o in client_ops(a.history()) if o.node == last_restart["value"]["target"] and o.type == "ok"
+             and o.invoke_index > last_restart["index"]]  # fmt: skip
+    assert after
+    assert leftovers(a.run_dir, a.seen) == []
+
+
+class StuckPause:
+    """A pause whose resume is refused: the heal of a real paused process fails."""
+
+    name = "stuck-pause"
+    description = "pause n2; its resume is refused"
+    defaults: dict[str, Any] = {}
+
+    def length(self, config: Any, rng: Any) -> float:
+        return 1.0
+
+    def plan(self, config: Any, instances: list[str], rng: Any) -> tuple[str, dict[str, Any]]:
+        return "n2", {}
+
+    async def start(self, stack: Any, window: Any) -> dict[str, Any]:
+        await stack.node(window.target).pause()
+        return {}
+
+    async def stop(self, stack: Any, window: Any) -> dict[str, Any]:
+        raise RuntimeError("SIGCONT refused")
+
+    async def heal(self, stack: Any) -> None:
+        return None
+
+
+def test_a_heal_that_fails_stops_the_run_with_255_and_keeps_the_history(runs_dir: Path, capsys) -> None:
+    from harness.cli import main
+    from harness.nemesis import registry
+
+    registry.register(StuckPause())
+    try:
+        code = main(["run", "--strategy", "pg-guarded-update", "--nemesis", "stuck-pause", "--fault-timing", "random",
+                     "--time-limit", "6", "--runs-dir", str(runs_dir)])  # fmt: skip
+    finally:
+        registry.unregister("stuck-pause")
+    err = capsys.readouterr().err
+    assert code == 255, err[-2000:]
+    assert "heal of stuck-pause failed on n2: RuntimeError: SIGCONT refused" in err, err[-2000:]
+    (run_dir,) = [p for p in runs_dir.iterdir() if p.is_dir()]
+    assert not (run_dir / "results.json").exists()
+    history = read_history(run_dir / "history.jsonl")
+    stop = [e for e in history if e["f"] == "stop-stuck-pause"]
+    assert len(stop) == 1 and "SIGCONT refused" in stop[0]["error"]
+    assert max(e["time"] for e in history) < 5.5e9  # the chaos stopped at the failed heal, not at its end
+    checked = cli("check", str(run_dir / "history.jsonl"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert leftovers(run_dir, {}) == []  # the paused instance was stopped too
 
 
 # --- Ctrl-C ----------------------------------------------------------------------------------

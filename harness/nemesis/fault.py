@@ -1,29 +1,50 @@
-"""What every fault implements: start it on a target, stop it (heal). Knows the stack, not the checker."""
+"""What every fault implements, and the error of a heal that did not take.
+
+A fault knows the `Stack` seam and nothing else: not the checker, not the backend. It plans its
+windows from the seed (`length`, `plan`), acts on one target at a time (`start`, `stop`), and
+`heal` undoes anything of its kind left on the stack, whatever happened before.
+"""
 
 from __future__ import annotations
 
+import random
 from typing import Any, Protocol
 
-from harness.nemesis.schedule import FaultWindow
-from harness.stack.local_stack import LocalStack
+from harness.nemesis.config import FaultWindow, NemesisConfig
+from harness.stack.stack import Stack
 
 
 class Fault(Protocol):
     name: str
+    description: str  # one line, for `oversell nemeses`
+    defaults: dict[str, Any]  # its parameters (--fault-param NAME.KEY=VALUE)
 
-    async def start(self, stack: LocalStack, window: FaultWindow) -> dict[str, Any]:
-        """Apply the fault; return what was done (recorded in the history)."""
+    def length(self, config: NemesisConfig, rng: random.Random) -> float:
+        """A window's length in seconds, drawn from the seed."""
         ...
 
-    async def stop(self, stack: LocalStack, window: FaultWindow) -> dict[str, Any]:
-        """Heal it; must be safe to call when start failed half-way."""
+    def plan(self, config: NemesisConfig, instances: list[str], rng: random.Random) -> tuple[str, dict[str, Any]]:
+        """A window's target (see FaultWindow.target) and parameters, drawn from the seed."""
+        ...
+
+    async def start(self, stack: Stack, window: FaultWindow) -> dict[str, Any]:
+        """Apply the fault to the window's one target; return what was done (recorded in the history)."""
+        ...
+
+    async def stop(self, stack: Stack, window: FaultWindow) -> dict[str, Any]:
+        """Undo it on that target; safe to call when start failed half-way."""
+        ...
+
+    async def heal(self, stack: Stack) -> None:
+        """Undo every trace of this fault on the whole stack (the heal phase, before the final reads)."""
         ...
 
 
-def link_proxy(stack: LocalStack, target: str) -> str:
-    """"n1:redis" -> the Toxiproxy proxy carrying instance n1's link to Redis."""
-    instance, _, link = target.partition(":")
-    proxies = stack.instance(instance).proxies
-    if link not in proxies:
-        raise ValueError(f"link target {target!r}: expected INSTANCE:redis or INSTANCE:postgres")
-    return proxies[link]
+class HealError(RuntimeError):
+    """A fault could not be undone: the run must stop, since nothing after it would be fault-free."""
+
+    def __init__(self, fault: str, node: str, error: str) -> None:
+        super().__init__(f"heal of {fault} failed on {node}: {error}")
+        self.fault = fault
+        self.node = node
+        self.error = error

@@ -1,4 +1,4 @@
-"""SIGKILL a candidate instance (or Redis) at the window's start; restart it at its end.
+"""Crash a candidate instance (or Redis) at the window's start; start it again at its end.
 
 Redis without persistence comes back empty: every acknowledged decrement is lost, as in a
 failover to a replica that had not received them.
@@ -6,23 +6,41 @@ failover to a replica that had not received them.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
-from harness.nemesis.schedule import FaultWindow
-from harness.stack.local_stack import LocalStack
+from harness.nemesis.config import FaultWindow, NemesisConfig, draw, process_target
+from harness.stack.stack import Stack
 
 
 class KillNemesis:
     name = "kill"
+    description = "crash an instance (or Redis) with SIGKILL, start it again at the window's end"
+    defaults: dict[str, Any] = {}
 
-    async def start(self, stack: LocalStack, window: FaultWindow) -> dict[str, Any]:
-        pid = stack.process(window.target).pid
-        await stack.kill(window.target)
-        return {"signal": "SIGKILL", "pid": pid}
+    def length(self, config: NemesisConfig, rng: random.Random) -> float:
+        return draw(rng, config.fault_s)
 
-    async def stop(self, stack: LocalStack, window: FaultWindow) -> dict[str, Any]:
-        process = stack.process(window.target)
-        if process.running:
+    def plan(self, config: NemesisConfig, instances: list[str], rng: random.Random) -> tuple[str, dict[str, Any]]:
+        return process_target(config.kill_targets, instances, rng), config.fault_params(self.name, self.defaults)
+
+    async def start(self, stack: Stack, window: FaultWindow) -> dict[str, Any]:
+        node = stack.node(window.target)
+        before = node.describe()
+        await node.kill()
+        return {"action": "kill", **before}
+
+    async def stop(self, stack: Stack, window: FaultWindow) -> dict[str, Any]:
+        node = stack.node(window.target)
+        if node.running:
             return {"restarted": False}
-        await stack.restart(window.target, graceful=False)
-        return {"restarted": True, "pid": process.pid}
+        await node.start()
+        return {"restarted": True, **node.describe()}
+
+    async def heal(self, stack: Stack) -> None:
+        for node in stack.nodes().values():
+            if not node.running:
+                await node.start()
+
+
+FAULTS = [KillNemesis()]

@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import signal
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -30,17 +31,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import orjson
 import psycopg
 
 from harness.stack import postgres_cluster, readiness
 from harness.stack.binaries import REPO_ROOT, StackBinaries
 from harness.stack.errors import StackError, StackTerminated
+from harness.stack.local_node import LocalNode
 from harness.stack.pidfile import read_pid_file
 from harness.stack.ports import LOOPBACK, free_ports
 from harness.stack.processes import ManagedProcess, ReapedProcess, reap_stale, stop_all
+from harness.stack.stack import INSTANCE, CandidateLaunch, Node, StackRequest
 from harness.stack.toxiproxy_client import ToxiproxyClient
 
 DEFAULT_RUNS_ROOT = REPO_ROOT / "histories" / "runs"
+CANDIDATES_DIR = REPO_ROOT / "fixtures" / "candidates"
 SERVICES = ("redis", "postgres", "toxiproxy")
 PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")  # "{port}", not the shell's "${HOME}"
 
@@ -112,8 +117,45 @@ def split_command(command: str | Sequence[str]) -> list[str]:
     return argv
 
 
+def candidate_argv(candidate: CandidateLaunch, python: str) -> list[str]:
+    """argv with placeholders; built-in strategies run as scripts from fixtures/candidates/ with `python`."""
+    if candidate.cmd:
+        return shlex.split(candidate.cmd)
+    argv = [
+        python, str(CANDIDATES_DIR / "serve.py"), "--strategy", str(candidate.strategy),
+        "--port", "{port}", "--redis-url", "{redis_url}", "--postgres-dsn", "{postgres_dsn}",
+    ]  # fmt: skip
+    for key, value in sorted(candidate.knobs.items()):
+        argv += [f"--{key.replace('_', '-')}", knob_text(value)]
+    return argv
+
+
+def knob_text(value: Any) -> str:
+    """A knob as a service flag: strings as they are, anything else as JSON (true, not True)."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
 class LocalStack:
     """Real processes on loopback; see the module docstring. Use with `async with`."""
+
+    backend = "local"
+
+    @classmethod
+    def from_request(cls, request: StackRequest) -> LocalStack:
+        """The `Stack` of a run: candidate processes started with this interpreter."""
+        env: dict[str, str] = {}
+        if request.candidate is not None and request.candidate.knobs:
+            env["OVERSELL_KNOBS"] = orjson.dumps(dict(request.candidate.knobs), option=orjson.OPT_SORT_KEYS).decode()
+        return cls(
+            request.run_dir,
+            instances=request.instances,
+            candidate_cmd=None if request.candidate is None else candidate_argv(request.candidate, sys.executable),
+            candidate_env=env,
+            redis_persistence=request.redis_persistence,
+            runs_root=request.runs_root or DEFAULT_RUNS_ROOT,
+            ready_timeout=request.ready_timeout_s,
+            candidate_ready_timeout=request.ready_timeout_s,
+        )
 
     def __init__(
         self,
@@ -483,6 +525,20 @@ class LocalStack:
             raise StackError(f"no process named {name!r}; known: {sorted(self._services)}")
         return process
 
+    @property
+    def endpoints(self) -> list[InstanceInfo]:
+        return self.instances
+
+    def nodes(self) -> dict[str, Node]:
+        """Every started process as a `Node`: the services, then the instances in order."""
+        return {
+            name: LocalNode(self, name, name if name in SERVICES else INSTANCE) for name in self._services
+        }
+
+    def node(self, name: str) -> Node:
+        self.process(name)  # a StackError naming the known ones
+        return LocalNode(self, name, name if name in SERVICES else INSTANCE)
+
     def instance(self, name: str) -> InstanceInfo:
         for info in self.instances:
             if info.name == name:
@@ -522,7 +578,7 @@ class LocalStack:
         """What runs where, JSON-able, for run.json."""
         services = {name: p.describe() for name, p in self._services.items() if name in SERVICES}
         return {
-            "backend": "local",
+            "backend": self.backend,
             "run_dir": str(self.run_dir),
             "runs_root": str(self.runs_root),
             "started_at": self.started_at,
