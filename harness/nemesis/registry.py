@@ -14,6 +14,7 @@ FAULT_MODULES = (
     "harness.nemesis.toxic_nemesis",
     "harness.nemesis.pause_nemesis",
     "harness.nemesis.kill_nemesis",
+    "harness.nemesis.slow_dependency_nemesis",
 )
 
 _faults: dict[str, Fault] = {}
