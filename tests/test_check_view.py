@@ -6,7 +6,6 @@ import html
 import json
 import random
 import re
-import time
 from typing import Any
 
 from checkers.history import Event, Operation, pair_operations
@@ -259,7 +258,8 @@ def synthetic_ops(n: int, processes: int = 50) -> tuple[list[Event], list[Operat
     return events, pair_operations(events)
 
 
-def test_100k_ops_stay_small_and_fast() -> None:
+def test_100k_ops_stay_small() -> None:
+    """Render time is bench/'s; here the page's size and that every op is in it."""
     events, ops = synthetic_ops(100_000)
     by_item: dict[str, list[int]] = {}
     for o in ops:
@@ -274,15 +274,11 @@ def test_100k_ops_stay_small_and_fast() -> None:
     parts[0].valid = False
     parts[0].stuck = [parts[0].linearization.pop().op]
     lin = LinearizabilityResult(False, "stock", parts, 3.0, "stock")
-    started = time.monotonic()
     page = render_check_html(
         title="big", events=events, ops=ops, model=None, lin=lin, findings=[], command="x"
     )
-    seconds = time.monotonic() - started
     size = len(page.encode())
-    print(f"100k ops: {size / 1e6:.1f} MB HTML in {seconds:.2f} s")
     assert size < 40_000_000
-    assert seconds < 20
     assert len(embedded_data(page)["ops"]["call"]) == 100_000
 
 

@@ -188,9 +188,8 @@ def test_many_distinct_unknown_writes_do_not_cost_two_to_the_k():
     for value in range(1, 41):
         h.write(value, 1 + value, None, status="info")
     victim = h.read(-1, 100, 101)
-    started = time.monotonic()
-    part = only_partition(check_linearizability(h.ops, get_model("register"), time_limit=30))
-    assert time.monotonic() - started < 5
+    # a search that tried 2**40 subsets would end `unknown` at the limit instead
+    part = only_partition(check_linearizability(h.ops, get_model("register"), time_limit=10))
     assert part.valid is False
     assert victim in part.stuck
     h.ops[victim].output = 17
@@ -335,11 +334,10 @@ def test_stock_unknown_buys_explain_lower_reads_cheaply():
     stock_read(h, 70, 100, 101)
     stock_read(h, 55, 102, 103)
     model = get_model("stock", {"sku-1": 100})
-    started = time.monotonic()
-    assert check_linearizability(h.ops, model, time_limit=30).valid is True
+    # an exponential search would end `unknown` at the limit instead
+    assert check_linearizability(h.ops, model, time_limit=10).valid is True
     stock_read(h, 56, 104, 105)  # stock cannot go back up
-    assert check_linearizability(h.ops, model, time_limit=30).valid is False
-    assert time.monotonic() - started < 5
+    assert check_linearizability(h.ops, model, time_limit=10).valid is False
 
 
 def test_stock_restock_then_buy():

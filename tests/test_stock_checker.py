@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -848,11 +847,8 @@ def test_dropping_an_acknowledged_order_from_a_generated_history_is_caught() -> 
     assert caught > 50
 
 
-def test_a_large_history_checks_fast() -> None:
+def test_a_large_valid_history_has_no_finding() -> None:
+    """Speed is bench/'s (bench/scaling.py); here only that a big valid history stays clean."""
     rnd = random.Random(3)
     h = generate_valid(rnd, 40_000, slots=50, items=(S,))
-    started = time.process_time()
-    found = check(h)
-    elapsed = time.process_time() - started
-    assert found == []
-    assert elapsed < 3.0, f"{elapsed:.2f}s CPU for 40k ops"
+    assert check(h) == []
