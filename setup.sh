@@ -66,6 +66,8 @@ case "$cmd" in
   audit) exec .venv/bin/oversell run "$@" ;;
   test)
     .venv/bin/ruff check .
+    say "Rust tests of checkers/native (cargo test: the sweep without Python, no pyo3)"
+    cargo test -q --manifest-path checkers/native/Cargo.toml
     set +e
     .venv/bin/python -m pytest "$@"
     rc=$?

@@ -104,3 +104,45 @@ impl<const W: usize> Iterator for Ones<W> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_bits_across_word_boundaries() {
+        let mut b = Bits::<2>::ZERO;
+        assert!(b.is_zero() && !b.any());
+        for s in [0, 63, 64, 127] {
+            b.set(s);
+            assert!(b.has(s));
+            assert_eq!(Bits::<2>::bit(s).ones().collect::<Vec<_>>(), vec![s]);
+        }
+        assert_eq!(b.0, [1 | 1 << 63, 1 | 1 << 63]);
+        assert_eq!(b.count(), 4);
+        assert_eq!(b.ones().collect::<Vec<_>>(), vec![0, 63, 64, 127]);
+        assert!(!b.has(1) && !b.has(65));
+        b.clear(63);
+        b.clear(63); // clearing twice changes nothing
+        assert_eq!(b.ones().collect::<Vec<_>>(), vec![0, 64, 127]);
+        assert!(b.any());
+    }
+
+    #[test]
+    fn set_algebra() {
+        let of = |slots: &[usize]| {
+            let mut b = Bits::<2>::ZERO;
+            slots.iter().for_each(|&s| b.set(s));
+            b
+        };
+        let (x, y) = (of(&[1, 5, 70]), of(&[5, 70, 100]));
+        assert_eq!(x.and(&y), of(&[5, 70]));
+        assert_eq!(x.or(&y), of(&[1, 5, 70, 100]));
+        assert_eq!(x.andnot(&y), of(&[1]));
+        assert_eq!(x.xor(&y), of(&[1, 100]));
+        assert!(x.intersects(&y) && !of(&[1]).intersects(&of(&[100])));
+        assert!(of(&[5, 70]).subset_of(&x) && !y.subset_of(&x) && Bits::ZERO.subset_of(&x));
+        assert!(x.subset_of(&x));
+        assert_eq!(Bits::<1>::ZERO.ones().next(), None);
+    }
+}
