@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from checkers.history import INFO, INVOKE, OK
+from harness.nemesis.fault import InFlight
 from harness.recorder import HistoryRecorder
 from harness.stack.stack import Instance
 from workloads.candidate_client import CandidateClient, Outcome
@@ -70,6 +71,12 @@ class Interpreter:
         self.pids = ProcessIds(workers)
         self.call_timeout_s = call_timeout_s
         self.faulted = faulted
+        self._in_flight: dict[int, tuple[str, str, Any, float]] = {}  # invoke index -> node, f, value, sent
+
+    def in_flight(self) -> list[InFlight]:
+        """The ops sent and not yet answered, oldest first (what a targeted fault aims at)."""
+        now = time.monotonic()
+        return [InFlight(node, f, value, now - sent) for node, f, value, sent in self._in_flight.values()]
 
     def route(self, op: Op) -> Instance:
         if op.instance == HEALTHY:
@@ -82,7 +89,8 @@ class Interpreter:
         """Record invoke, send, record completion; every way the call can end is a completion."""
         instance = self.route(op)
         process = self.pids.get(worker)
-        self.recorder.record(INVOKE, process, op.f, op.value, node=instance.name)
+        index = self.recorder.record(INVOKE, process, op.f, op.value, node=instance.name)
+        self._in_flight[index] = (instance.name, op.f, op.value, time.monotonic())
         try:
             outcome = await asyncio.wait_for(CALLS[op.f](self.client, instance.base_url, op.value),
                                              timeout=self.call_timeout_s)  # fmt: skip
@@ -93,6 +101,8 @@ class Interpreter:
             raise
         except Exception as e:  # a client bug or an answer it could not take: unknown, never lost
             outcome = Outcome(INFO, None, f"{type(e).__name__}: {e}"[:300])
+        finally:
+            self._in_flight.pop(index, None)
         self._complete(worker, process, op, instance, outcome)
         return outcome
 

@@ -122,11 +122,12 @@ class AuditRun:
         # pids and ports, on disk even if the run is interrupted before results.json
         write_json(self.run_dir / "stack.json", self.record.stack)
         client = await self._client_scope.enter_async_context(CandidateClient(timeout_s=spec.workload.op_timeout_s))
-        self.nemesis = NemesisRunner(self._stack, self.recorder, self.record.schedule, spec.nemesis.faults)
         self._interpreter = Interpreter(
             self.recorder, client, self._stack.endpoints, self.workload.workers,
-            call_timeout_s=spec.workload.op_timeout_s + spec.stop_grace_s, faulted=self.nemesis.faulted_nodes,
+            call_timeout_s=spec.workload.op_timeout_s + spec.stop_grace_s, faulted=self._faulted,
         )  # fmt: skip
+        self.nemesis = NemesisRunner(self._stack, self.recorder, self.record.schedule, spec.nemesis.faults,
+                                     view=self._interpreter)  # fmt: skip
 
     async def reset(self) -> None:
         outcome = await self.interpreter.invoke(0, self.workload.reset())
@@ -239,6 +240,9 @@ class AuditRun:
                                           file=str(history))  # fmt: skip
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _faulted(self) -> set[str]:
+        return self.nemesis.faulted_nodes() if self.nemesis is not None else set()
 
     async def _next_rush(self) -> None:
         """Wait until the next restock is acknowledged: that item's buying rush starts now."""

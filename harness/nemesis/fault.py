@@ -8,6 +8,7 @@ windows from the seed (`length`, `plan`), acts on one target at a time (`start`,
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from harness.nemesis.config import FaultWindow, NemesisConfig
@@ -37,6 +38,30 @@ class Fault(Protocol):
 
     async def heal(self, stack: Stack) -> None:
         """Undo every trace of this fault on the whole stack (the heal phase, before the final reads)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A client op sent and not yet answered: which instance, what, and for how long."""
+
+    node: str
+    f: str
+    value: Any
+    age_s: float
+
+
+class RunView(Protocol):
+    """What a targeted fault may see of the run: the ops in flight now (the interpreter's)."""
+
+    def in_flight(self) -> list[InFlight]: ...
+
+
+class TargetedFault(Fault, Protocol):
+    """A fault whose target is found when its window starts (a lock holder, a buy in flight)."""
+
+    async def resolve(self, stack: Stack, view: RunView, window: FaultWindow) -> FaultWindow | None:
+        """The window with its target chosen now, or None when none was found in time (skipped)."""
         ...
 
 

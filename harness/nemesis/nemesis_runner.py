@@ -18,7 +18,7 @@ from typing import Any
 
 from checkers.history import INFO, NEMESIS
 from harness.nemesis.config import FaultWindow
-from harness.nemesis.fault import HealError
+from harness.nemesis.fault import HealError, InFlight, RunView
 from harness.nemesis.registry import get_fault
 from harness.recorder import HistoryRecorder
 from harness.stack.stack import Stack
@@ -26,8 +26,9 @@ from harness.stack.stack import Stack
 
 class NemesisRunner:
     def __init__(self, stack: Stack, recorder: HistoryRecorder, schedule: list[FaultWindow],
-                 faults: list[str] | None = None) -> None:  # fmt: skip
+                 faults: list[str] | None = None, view: RunView | None = None) -> None:  # fmt: skip
         self.stack = stack
+        self.view: RunView = view or _NothingInFlight()
         self.recorder = recorder
         self.schedule = schedule
         # the faults whose traces `heal_all` removes: the run's faults, else those scheduled
@@ -101,16 +102,29 @@ class NemesisRunner:
             not_before = max(chaos_started + window.start_s, healed_at + window.start_s - previous_end_s)
             if await _stopped(stop, not_before - time.monotonic()):
                 return
-            if next_rush is not None and "rush_delay_ms" in window.params:
+            if next_rush is not None and window.params.get("rush_delay_ms") is not None:
                 await next_rush()
                 if await _stopped(stop, window.params["rush_delay_ms"] / 1000):
                     return
-            started = time.monotonic()
-            await self._start(window)
+            resolved = await self._resolve(window)
+            started = time.monotonic()  # a targeted fault's window lasts its length from its start
+            if resolved is not None:
+                await self._start(resolved)
             if await _stopped(stop, started + (window.end_s - window.start_s) - time.monotonic()):
                 return
-            await self._stop(window)
+            if resolved is not None:
+                await self._stop(resolved)
             previous_end_s, healed_at = window.end_s, time.monotonic()
+
+    async def _resolve(self, window: FaultWindow) -> FaultWindow | None:
+        """A targeted fault picks its target now; one that finds none is recorded as skipped."""
+        resolve = getattr(get_fault(window.fault), "resolve", None)
+        if resolve is None:
+            return window
+        resolved = await resolve(self.stack, self.view, window)
+        if resolved is None:
+            self._record(f"skip-{window.fault}", window, {"reason": "no target found in time"})
+        return resolved
 
     async def heal_all(self) -> None:
         """Stop what is active, then have each of the run's faults remove every trace of itself.
@@ -134,3 +148,8 @@ async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=seconds)
     return stop.is_set()
+
+
+class _NothingInFlight:
+    def in_flight(self) -> list[InFlight]:
+        return []

@@ -15,6 +15,8 @@ FAULT_MODULES = (
     "harness.nemesis.pause_nemesis",
     "harness.nemesis.kill_nemesis",
     "harness.nemesis.slow_dependency_nemesis",
+    "harness.nemesis.pause_holder_nemesis",
+    "harness.nemesis.service_crash_nemesis",
 )
 
 _faults: dict[str, Fault] = {}

@@ -31,7 +31,7 @@ def build_schedule(config: NemesisConfig, instances: list[str], chaos_s: float, 
             break
         target, params = fault.plan(config, instances, rng)
         if config.timing == "rush":
-            params = {**params, "rush_delay_ms": rng.randint(0, config.rush_delay_ms)}
+            params = {"rush_delay_ms": rng.randint(0, config.rush_delay_ms), **params}  # a fault may fix its own
         windows.append(FaultWindow(fault.name, target, round(t, 3), round(t + length, 3), params))
         t += length + draw(rng, config.heal_s)
     return windows
